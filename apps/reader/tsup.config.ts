@@ -1,0 +1,3 @@
+import { appConfig } from '../../tsup.shared.ts';
+
+export default appConfig();
