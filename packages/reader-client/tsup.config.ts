@@ -1,3 +1,4 @@
 import { libraryConfig } from '../../tsup.shared.ts';
 
-export default libraryConfig();
+// Two entries: the plain client, and ./tui, which alone loads blessed and blessed-contrib.
+export default libraryConfig({ index: 'src/index.ts', tui: 'src/tui/index.ts' }, { external: ['blessed', 'blessed-contrib'] });
