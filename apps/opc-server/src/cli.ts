@@ -1,1 +1,145 @@
-console.log('todo');
+/**
+ * `opc-server`: argument parsing, logging, signals and wiring around
+ * `createOpcServer`. Every behaviour worth testing lives in the library.
+ */
+import { readFileSync } from 'node:fs';
+import process from 'node:process';
+import { createOpcServer, DEFAULTS, type OpcServer } from '@opc-lite/opc-server';
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { helpText, parseCli, UsageError, type CliCommand } from './options.js';
+import { finalSummary, rateSummary } from './summary.js';
+
+const readVersion = (): string => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+};
+
+/** One line on stderr, then exit: the shape of every user-facing failure. */
+const fail = (message: string, exitCode: number): never => {
+  process.stderr.write(`opc-server: ${message}\n`);
+  process.exit(exitCode);
+};
+
+const createLogger = (command: Extract<CliCommand, { kind: 'run' }>): Logger => {
+  const format = command.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json');
+  const options = { name: 'opc-server', level: command.logLevel };
+  if (format === 'pretty') {
+    return pino(options, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true }));
+  }
+  return pino(options, pino.destination({ dest: 2, sync: true }));
+};
+
+const describeListenError = (err: unknown, host: string, port: number): string => {
+  const code = (err as { code?: unknown } | null)?.code;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `port ${port} is already in use on ${host} (UDP or TCP); stop the other process or choose another port with --port`;
+    case 'EACCES':
+      return `not allowed to listen on ${host}:${port}; ports below 1024 need privileges`;
+    case 'EADDRNOTAVAIL':
+      return `cannot bind ${host}: no such address on this machine`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot resolve host '${host}'`;
+    default:
+      return `cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+};
+
+async function main(): Promise<void> {
+  let command: CliCommand;
+  try {
+    command = parseCli(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof UsageError) fail(`${err.message} (see 'opc-server --help')`, 2);
+    throw err;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(helpText(readVersion(), DEFAULTS));
+    return;
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`${readVersion()}\n`);
+    return;
+  }
+
+  const log = createLogger(command);
+  let server: OpcServer;
+  try {
+    server = createOpcServer({ ...command.server, logger: log });
+  } catch (err) {
+    // The library validates every option with a RangeError or TypeError naming it.
+    if (err instanceof RangeError || err instanceof TypeError) fail(err.message, 2);
+    throw err;
+  }
+
+  server.on('error', (err) => log.error({ err }, 'server error'));
+  server.on('slowConsumer', (info) => log.warn(info, 'slow consumer disconnected'));
+
+  try {
+    const address = await server.listen();
+    log.info(
+      {
+        udp: `${address.host}:${address.udpPort}`,
+        tcp: `${address.host}:${address.tcpPort}`,
+        recvBufferBytes: address.recvBufferBytes,
+        requestedRecvBufferBytes: command.server.recvBufferBytes ?? DEFAULTS.recvBufferBytes,
+        historyCapacity: command.server.historyCapacity ?? DEFAULTS.historyCapacity,
+        version: readVersion(),
+      },
+      address.host === '127.0.0.1' || address.host === '::1' || address.host === 'localhost'
+        ? 'listening on loopback only (use --host 0.0.0.0 to accept other machines)'
+        : 'listening',
+    );
+  } catch (err) {
+    fail(describeListenError(err, command.server.host, command.server.port), 1);
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  if (command.statsIntervalMs > 0) {
+    let before = server.stats();
+    let at = performance.now();
+    timer = setInterval(() => {
+      const after = server.stats();
+      const now = performance.now();
+      log.info(rateSummary(before, after, now - at), 'rates');
+      before = after;
+      at = now;
+    }, command.statsIntervalMs);
+    timer.unref();
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    if (timer) clearInterval(timer);
+    log.info({ signal }, 'shutting down');
+    server.close().then(
+      () => {
+        log.info(finalSummary(server.stats()), 'summary');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  // Not a user mistake: a bug. Keep the stack so it can be reported.
+  process.stderr.write(`opc-server: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,163 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { createConnection, createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+// The real CLI, built by turbo before this project's tests run.
+const BIN = fileURLToPath(new URL('../bin/opc-server.js', import.meta.url));
+
+interface Cli {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+const running: Cli[] = [];
+
+function startCli(args: string[], env: Record<string, string> = {}): Cli {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env, NO_COLOR: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  const cli = { child, stdout: () => stdout, stderr: () => stderr, exit };
+  running.push(cli);
+  return cli;
+}
+
+afterEach(async () => {
+  for (const cli of running.splice(0)) {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) {
+      cli.child.kill('SIGKILL');
+      await cli.exit;
+    }
+  }
+});
+
+type LogLine = Record<string, unknown> & { msg?: string };
+const logLines = (text: string): LogLine[] =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
+
+async function startServer(extra: string[] = []): Promise<{ cli: Cli; port: number; start: LogLine }> {
+  const cli = startCli(['--port', '0', '--log-format', 'json', ...extra]);
+  const start = await vi.waitFor(
+    () => {
+      const line = logLines(cli.stderr()).find((l) => typeof l.tcp === 'string');
+      if (!line) throw new Error(`no start line yet; stderr: ${cli.stderr()}`);
+      return line;
+    },
+    { timeout: 10_000, interval: 20 },
+  );
+  const port = Number(String(start.tcp).split(':').pop());
+  return { cli, port, start };
+}
+
+/** The original lector's flow: connect, send `n`, read one line, close. */
+async function poll(port: number): Promise<string> {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  socket.write('n');
+  let text = '';
+  for await (const chunk of socket) {
+    text += String(chunk);
+    if (text.includes('\n')) break;
+  }
+  socket.destroy();
+  return text;
+}
+
+describe('opc-server CLI', () => {
+  it('starts, logs where it listens and the granted UDP buffer, and serves a sensor and a reader', async () => {
+    const { port, start } = await startServer(['--stats-interval-ms', '0']);
+    expect(start.udp).toBe(`127.0.0.1:${port}`);
+    expect(start.tcp).toBe(`127.0.0.1:${port}`);
+    expect(start.recvBufferBytes).toEqual(expect.any(Number));
+    expect(start.msg).toMatch(/loopback only/);
+
+    const udp = createSocket('udp4');
+    try {
+      udp.send('0.35', port, '127.0.0.1');
+      await expect.poll(() => poll(port), { timeout: 5_000 }).toBe('0.35\n');
+    } finally {
+      udp.close();
+    }
+  });
+
+  it('logs a rate summary periodically', async () => {
+    const { cli } = await startServer(['--stats-interval-ms', '50']);
+    await expect.poll(() => logLines(cli.stderr()).filter((l) => l.msg === 'rates').length).toBeGreaterThanOrEqual(2);
+    const rates = logLines(cli.stderr()).find((l) => l.msg === 'rates')!;
+    expect(rates).toMatchObject({ readingsPerSec: 0, sensors: 0, clients: expect.any(Number) });
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('exits 0 with a summary on %s', async (signal) => {
+    const { cli, port } = await startServer(['--stats-interval-ms', '0']);
+    const udp = createSocket('udp4');
+    udp.send('1.5\n2.5', port, '127.0.0.1');
+    await expect.poll(() => poll(port)).toBe('2.5\n');
+    udp.close();
+
+    cli.child.kill(signal);
+    expect(await cli.exit).toBe(0);
+    const summary = logLines(cli.stderr()).find((l) => l.msg === 'summary');
+    expect(summary).toMatchObject({ readingsAccepted: 2, sensors: 1 });
+    expect(cli.stderr()).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('reports a port in use as one line and exits 1', async () => {
+    const blocker = createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const { port } = blocker.address() as { port: number };
+    try {
+      const cli = startCli(['--port', String(port), '--log-format', 'json']);
+      expect(await cli.exit).toBe(1);
+      const lines = cli.stderr().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toBe(
+        `opc-server: port ${port} is already in use on 127.0.0.1 (UDP or TCP); stop the other process or choose another port with --port`,
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it.each([
+    [['--bogus'], /^opc-server: unknown option '--bogus'/],
+    [['--history', 'lots'], /^opc-server: --history must be a whole number \(got 'lots'\)/],
+    [['99999'], /^opc-server: port must be between 0 and 65535/],
+  ])('rejects %j with one line and exit code 2', async (args, message) => {
+    const cli = startCli(args);
+    expect(await cli.exit).toBe(2);
+    const lines = cli.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+
+  it('rejects a bad environment value with one line naming the variable', async () => {
+    const cli = startCli([], { OPC_MAX_CLIENTS: 'many' });
+    expect(await cli.exit).toBe(2);
+    expect(cli.stderr().trim()).toMatch(/^opc-server: OPC_MAX_CLIENTS must be a whole number \(got 'many'\)/);
+  });
+
+  it('prints help and the version', async () => {
+    const help = startCli(['--help']);
+    expect(await help.exit).toBe(0);
+    expect(help.stdout()).toMatch(/^opc-server \d+\.\d+\.\d+: the opc-lite telemetry hub/);
+    expect(help.stdout()).toContain('--max-clients <n>');
+
+    const version = startCli(['--version']);
+    expect(await version.exit).toBe(0);
+    expect(version.stdout().trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});

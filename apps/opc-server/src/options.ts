@@ -1,0 +1,245 @@
+/**
+ * The command line and environment of `opc-server`, turned into server
+ * options. Pure: no I/O, so every rule is tested without spawning a process.
+ */
+import { parseArgs } from 'node:util';
+import type { OpcServerOptions } from '@opc-lite/opc-server';
+
+/** A user mistake on the command line: printed as one line, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'EUSAGE';
+}
+
+type NumericKey = Exclude<
+  {
+    [K in keyof OpcServerOptions]-?: NonNullable<OpcServerOptions[K]> extends number ? K : never;
+  }[keyof OpcServerOptions],
+  'port' | undefined
+>;
+
+interface NumericFlag {
+  readonly flag: string;
+  readonly env: string;
+  readonly key: NumericKey | 'statsIntervalMs';
+  readonly min: number;
+  readonly help: string;
+}
+
+/** Every numeric server option as a flag and an environment variable; units are in the names. */
+export const NUMERIC_FLAGS: readonly NumericFlag[] = Object.freeze([
+  { flag: 'history', env: 'OPC_HISTORY', key: 'historyCapacity', min: 1, help: 'readings kept per sensor' },
+  { flag: 'max-sensors', env: 'OPC_MAX_SENSORS', key: 'maxSensors', min: 1, help: 'distinct sensors stored' },
+  { flag: 'max-clients', env: 'OPC_MAX_CLIENTS', key: 'maxClients', min: 1, help: 'TCP clients at once' },
+  { flag: 'max-line-bytes', env: 'OPC_MAX_LINE_BYTES', key: 'maxLineBytes', min: 16, help: 'longest command or datagram line' },
+  {
+    flag: 'max-subscriptions',
+    env: 'OPC_MAX_SUBSCRIPTIONS',
+    key: 'maxSubscriptionsPerClient',
+    min: 1,
+    help: 'SUB patterns per client',
+  },
+  {
+    flag: 'outbound-budget-bytes',
+    env: 'OPC_OUTBOUND_BUDGET_BYTES',
+    key: 'outboundBudgetBytes',
+    min: 1024,
+    help: 'unsent bytes per client before its pushes are dropped',
+  },
+  {
+    flag: 'drain-timeout-ms',
+    env: 'OPC_DRAIN_TIMEOUT_MS',
+    key: 'drainTimeoutMs',
+    min: 1,
+    help: 'a client that does not drain for this long is disconnected',
+  },
+  {
+    flag: 'idle-timeout-ms',
+    env: 'OPC_IDLE_TIMEOUT_MS',
+    key: 'idleTimeoutMs',
+    min: 0,
+    help: 'disconnect clients silent this long with no subscription (0 = never)',
+  },
+  {
+    flag: 'recv-buffer-bytes',
+    env: 'OPC_RECV_BUFFER_BYTES',
+    key: 'recvBufferBytes',
+    min: 0,
+    help: 'UDP receive buffer to request (0 = kernel default)',
+  },
+  {
+    flag: 'close-grace-ms',
+    env: 'OPC_CLOSE_GRACE_MS',
+    key: 'closeGraceMs',
+    min: 0,
+    help: 'on shutdown, time clients get before they are cut off',
+  },
+  {
+    flag: 'stats-interval-ms',
+    env: 'OPC_STATS_INTERVAL_MS',
+    key: 'statsIntervalMs',
+    min: 0,
+    help: 'log a rate summary this often (0 = off)',
+  },
+]);
+
+export const LOG_LEVELS = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = 'json' | 'pretty';
+
+/** What the CLI was asked to do. */
+export type CliCommand =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | {
+      readonly kind: 'run';
+      readonly server: OpcServerOptions & { port: number; host: string };
+      readonly statsIntervalMs: number;
+      readonly logLevel: LogLevel;
+      /** `undefined`: pretty when stderr is a terminal, JSON otherwise. */
+      readonly logFormat: LogFormat | undefined;
+    };
+
+export const DEFAULT_PORT = 7330;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_STATS_INTERVAL_MS = 10_000;
+
+const parseInteger = (text: string, what: string, min: number, max: number): number => {
+  const trimmed = text.trim();
+  if (!/^\d+$/.test(trimmed)) throw new UsageError(`${what} must be a whole number (got '${text}')`);
+  const value = Number(trimmed);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`${what} must be between ${min} and ${max} (got ${trimmed})`);
+  }
+  return value;
+};
+
+const parsePort = (text: string, what: string): number => parseInteger(text, what, 0, 65_535);
+
+/**
+ * Reads argv (without `node` and the script) and the environment. Flags win
+ * over environment variables; a bare number is the port, as the original
+ * server took it (`opc-server 9000`).
+ *
+ * @example
+ * ```ts
+ * parseCli(['9000', '--history', '500'], {});
+ * // { kind: 'run', server: { port: 9000, host: '127.0.0.1', historyCapacity: 500 }, ... }
+ * ```
+ */
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string', short: 'H' },
+    'log-level': { type: 'string' },
+    'log-format': { type: 'string' },
+  };
+  for (const f of NUMERIC_FLAGS) options[f.flag] = { type: 'string' };
+
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (err) {
+    // node:util's messages are clear but long; keep the first sentence.
+    const message = err instanceof Error ? err.message.split('. ')[0]! : String(err);
+    throw new UsageError(message.replace(/^Unknown option/, 'unknown option'), { cause: err });
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help === true) return { kind: 'help' };
+  if (values.version === true) return { kind: 'version' };
+
+  const pick = (flag: string, envName: string): { text: string; what: string } | undefined => {
+    const fromFlag = values[flag];
+    if (typeof fromFlag === 'string') return { text: fromFlag, what: `--${flag}` };
+    const fromEnv = env[envName];
+    if (fromEnv !== undefined && fromEnv !== '') return { text: fromEnv, what: envName };
+    return undefined;
+  };
+
+  if (parsed.positionals.length > 1) {
+    throw new UsageError(`expected at most one argument, the port (got ${parsed.positionals.length})`);
+  }
+  const positional = parsed.positionals[0];
+  if (positional !== undefined && typeof values.port === 'string') {
+    throw new UsageError('the port is given twice: as an argument and with --port');
+  }
+  const portSource = positional !== undefined ? { text: positional, what: 'port' } : pick('port', 'OPC_PORT');
+  const port = portSource ? parsePort(portSource.text, portSource.what) : DEFAULT_PORT;
+
+  const hostSource = pick('host', 'OPC_HOST');
+  const host = hostSource ? hostSource.text.trim() : DEFAULT_HOST;
+  if (host === '') throw new UsageError('--host must not be empty');
+
+  const server: Record<string, number | string> = { port, host };
+  let statsIntervalMs = DEFAULT_STATS_INTERVAL_MS;
+  for (const f of NUMERIC_FLAGS) {
+    const source = pick(f.flag, f.env);
+    if (!source) continue;
+    const value = parseInteger(source.text, source.what, f.min, Number.MAX_SAFE_INTEGER);
+    if (f.key === 'statsIntervalMs') statsIntervalMs = value;
+    else server[f.key] = value;
+  }
+
+  const levelSource = pick('log-level', 'OPC_LOG_LEVEL');
+  const logLevel = (levelSource?.text ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new UsageError(`${levelSource?.what ?? '--log-level'} must be one of ${LOG_LEVELS.join(', ')} (got '${logLevel}')`);
+  }
+  const formatSource = pick('log-format', 'OPC_LOG_FORMAT');
+  const logFormat = formatSource?.text as LogFormat | undefined;
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new UsageError(`${formatSource?.what ?? '--log-format'} must be json or pretty (got '${logFormat}')`);
+  }
+
+  return {
+    kind: 'run',
+    server: server as OpcServerOptions & { port: number; host: string },
+    statsIntervalMs,
+    logLevel,
+    logFormat,
+  };
+}
+
+/**
+ * The `--help` text, generated from the same table that parses the flags.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(helpText('1.0.0', defaults));
+ * ```
+ */
+export function helpText(version: string, defaults: Readonly<Record<string, unknown>>): string {
+  const rows: [string, string][] = [
+    ['-p, --port <n>', `UDP and TCP port (default ${DEFAULT_PORT}; env OPC_PORT)`],
+    ['-H, --host <addr>', `address to bind (default ${DEFAULT_HOST}; 0.0.0.0 exposes it; env OPC_HOST)`],
+  ];
+  for (const f of NUMERIC_FLAGS) {
+    const def = f.key === 'statsIntervalMs' ? DEFAULT_STATS_INTERVAL_MS : defaults[f.key];
+    rows.push([`--${f.flag} <n>`, `${f.help} (default ${String(def)}; env ${f.env})`]);
+  }
+  rows.push(
+    ['--log-level <level>', `${LOG_LEVELS.join('|')} (default info; env OPC_LOG_LEVEL)`],
+    ['--log-format <fmt>', 'json|pretty (default: pretty on a terminal, else json; env OPC_LOG_FORMAT)'],
+    ['-h, --help', 'show this help'],
+    ['-v, --version', 'show the version'],
+  );
+  const width = Math.max(...rows.map(([a]) => a.length)) + 2;
+  return [
+    `opc-server ${version}: the opc-lite telemetry hub`,
+    '',
+    'Usage: opc-server [port] [options]',
+    '',
+    'Sensors send readings by UDP; clients read, query and subscribe by TCP, both on one port.',
+    '',
+    'Options:',
+    ...rows.map(([a, b]) => `  ${a.padEnd(width)}${b}`),
+    '',
+    'Examples:',
+    '  opc-server                      listen on 127.0.0.1:7330',
+    '  opc-server 9000                 listen on 127.0.0.1:9000',
+    '  opc-server --host 0.0.0.0       accept sensors and clients from the network',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+// Proves that what we publish installs and works outside the workspace:
+// `pnpm pack` every package and app, install the tarballs with plain npm into
+// an empty folder, use every library through both `import` (ESM) and
+// `require` (CJS), and run every CLI from node_modules/.bin against each other
+// on loopback.
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const work = mkdtempSync(join(tmpdir(), 'opc-lite-smoke-'));
+const keep = process.argv.includes('--keep');
+const step = (text) => process.stdout.write(`smoke: ${text}\n`);
+const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const assert = (ok, what) => {
+  if (!ok) throw new Error(`smoke check failed: ${what}`);
+};
+
+// The same checks run under `import` and `require`: `load` is the only difference.
+const CHECKS = String.raw`
+const assert = (ok, what) => { if (!ok) throw new Error('check failed: ' + what); };
+(async () => {
+  const protocol = await load('@opc-lite/protocol');
+  const parsed = protocol.parseDatagramToArray(new TextEncoder().encode('0.35\nramp 1.5 1764316800.125 7'));
+  assert(parsed.readings.length === 2 && parsed.readings[1].timestampMs === 1764316800125, 'protocol parses a datagram');
+  assert(protocol.formatValue(undefined) === 'nan', 'protocol formats nan');
+
+  const { RingBuffer, Float64RingBuffer } = await load('@opc-lite/ring-buffer');
+  const ring = new RingBuffer(2); ring.push(1); ring.push(2); ring.push(3);
+  assert(ring.toArray().join() === '2,3' && ring.overwritten === 1, 'RingBuffer overwrites the oldest');
+  const f64 = new Float64RingBuffer(3); f64.push(0.5);
+  assert(f64.at(-1) === 0.5, 'Float64RingBuffer stores a value');
+
+  const { sawtooth } = await load('@opc-lite/sawtooth-generator');
+  assert(sawtooth(250) === 0.25, 'sawtooth is a rising ramp by default');
+
+  const { createOpcServer } = await load('@opc-lite/opc-server');
+  const { connect } = await load('@opc-lite/reader-client');
+  const server = createOpcServer({ port: 0 });
+  const address = await server.listen();
+  const client = await connect({ host: '127.0.0.1', port: address.tcpPort });
+  assert(Number.isNaN(await client.poll()), 'a poll before any reading is nan');
+  await client.close();
+  await server.close();
+
+  const tui = await load('@opc-lite/reader-client/tui');
+  assert(typeof tui.createChart === 'function' && typeof tui.createDashboard === 'function', 'tui exports the chart');
+  console.log('  every package loads and works');
+})().catch((err) => { console.error(err); process.exit(1); });
+`;
+
+const dirs = ['packages', 'apps'].flatMap((top) =>
+  readdirSync(join(root, top), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => join(root, top, d.name)),
+);
+const publishable = dirs
+  .map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
+  .filter(({ pkg }) => !pkg.private);
+
+/** Starts a process and collects its output; `stop()` sends a signal and resolves with the exit code. */
+function start(cmd, args, cwd) {
+  const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (out.stdout += d));
+  child.stderr.on('data', (d) => (out.stderr += d));
+  const exited = once(child, 'exit').then(([code]) => code);
+  return { child, out, exited };
+}
+
+async function within(ms, promise, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function waitFor(fn, what, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** What the original lector does: connect, send `n`, read one line, close. */
+async function pollN(port) {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  socket.write('n');
+  let text = '';
+  for await (const chunk of socket) {
+    text += chunk;
+    if (text.includes('\n')) break;
+  }
+  socket.destroy();
+  return text;
+}
+
+async function checkClis(app) {
+  const bin = (name) => join(app, 'node_modules', '.bin', name);
+  for (const name of ['opc-server', 'opc-sensor', 'opc-reader']) {
+    const version = run(bin(name), ['--version'], app).trim();
+    assert(/^\d+\.\d+\.\d+/.test(version), `${name} --version prints a version (got '${version}')`);
+  }
+
+  const server = start(bin('opc-server'), ['--port', '0', '--log-format', 'json', '--stats-interval-ms', '0'], app);
+  const started = await waitFor(
+    () =>
+      server.out.stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .find((l) => l.tcp),
+    'opc-server start line',
+  );
+  const port = Number(started.tcp.split(':').pop());
+  step(`  opc-server listening on ${started.tcp}, UDP buffer ${started.recvBufferBytes} bytes`);
+
+  const udp = createSocket('udp4');
+  udp.send('0.35', port, '127.0.0.1');
+  await waitFor(async () => (await pollN(port)) === '0.35\n', 'a bare-float datagram read back with n');
+  udp.close();
+  assert((await pollN(port)) === '0.35\n', 'n answers the last bare float');
+  step('  a bare float sent by UDP is read back with n');
+
+  const sensor = start(bin('opc-sensor'), ['127.0.0.1', String(port), '0.01', '--count', '20', '--name', 'smoke'], app);
+  assert((await within(15_000, sensor.exited, 'opc-sensor --count 20')) === 0, 'opc-sensor exits 0');
+  const reader = start(
+    bin('opc-reader'),
+    ['--host', '127.0.0.1', '--port', String(port), '--sensor', 'smoke', '--plain', '--count', '1'],
+    app,
+  );
+  assert((await within(15_000, reader.exited, 'opc-reader --plain')) === 0, 'opc-reader exits 0');
+  assert(/smoke/.test(reader.out.stdout), `opc-reader prints the sensor (got '${reader.out.stdout.trim()}')`);
+  step('  opc-sensor sends 20 readings and opc-reader prints them');
+
+  server.child.kill('SIGTERM');
+  assert((await within(15_000, server.exited, 'opc-server SIGTERM')) === 0, 'opc-server exits 0 on SIGTERM');
+  assert(/summary/.test(server.out.stderr), 'opc-server logs a summary on exit');
+  step('  opc-server exits 0 with a summary on SIGTERM');
+}
+
+try {
+  const tarballs = {};
+  for (const { dir, pkg } of publishable) {
+    // pnpm pack rewrites workspace:^ ranges to real versions, as publishing does.
+    const out = run('pnpm', ['pack', '--pack-destination', work], dir).trim().split('\n').pop();
+    tarballs[pkg.name] = resolve(dir, out);
+    step(`packed ${pkg.name}`);
+  }
+
+  const app = join(work, 'app');
+  mkdirSync(app);
+  const refs = Object.fromEntries(Object.entries(tarballs).map(([name, file]) => [name, `file:${file}`]));
+  // overrides make npm take our tarballs for the packages' own dependencies too, never the registry.
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'smoke', private: true, dependencies: refs, overrides: refs }, null, 2),
+  );
+  step('npm install the tarballs into an empty folder');
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], app);
+
+  writeFileSync(join(app, 'check.mjs'), `const load = (name) => import(name);\n${CHECKS}`);
+  writeFileSync(join(app, 'check.cjs'), `const load = async (name) => require(name);\n${CHECKS}`);
+  step('ESM: import every package');
+  process.stdout.write(run('node', ['check.mjs'], app));
+  step('CJS: require every package');
+  process.stdout.write(run('node', ['check.cjs'], app));
+
+  step('CLIs from node_modules/.bin');
+  await checkClis(app);
+  step('all good');
+} finally {
+  if (keep) step(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
