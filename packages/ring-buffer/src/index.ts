@@ -1,1 +1,3 @@
-export const placeholder = 'ring-buffer';
+export { RingBuffer } from './ring-buffer.js';
+export { Float64RingBuffer } from './float64-ring-buffer.js';
+export { MAX_CAPACITY } from './capacity.js';
