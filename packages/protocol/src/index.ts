@@ -1,1 +1,59 @@
-export const placeholder = 'protocol';
+/**
+ * @opc-lite/protocol — the opc-lite v1 wire contract (docs/PROTOCOL.md),
+ * sans-I/O: parsers and encoders over `Uint8Array` and strings, no sockets,
+ * no timers.
+ *
+ * @packageDocumentation
+ */
+export {
+  ERROR_CODES,
+  CLOSING_ERROR_CODES,
+  REJECT_REASONS,
+  ProtocolError,
+  isErrorCode,
+  type ErrorCode,
+  type RejectReason,
+} from './errors.js';
+export type { Reading, IngestReading } from './types.js';
+export {
+  DEFAULT_PORT,
+  DEFAULT_SENSOR,
+  MAX_NAME_BYTES,
+  DEFAULT_MAX_LINE_BYTES,
+  MAX_DATAGRAM_BYTES,
+  DEFAULT_MAX_REPLY_LINE_BYTES,
+  MAX_TIMESTAMP_SECONDS,
+  MAX_COUNT_ARG,
+} from './limits.js';
+export { isValidName, isValidPattern, matchPattern, compilePattern } from './names.js';
+export { parseNumber, formatValue } from './number.js';
+export {
+  parseDatagram,
+  parseDatagramToArray,
+  encodeLegacy,
+  encodeNative,
+  encodeStatsdGauge,
+  type DatagramSink,
+  type ParseDatagramOptions,
+  type NativeReadingInput,
+} from './ingest.js';
+export { CommandDecoder, encodeCommand, type Command, type CommandDecoderOptions } from './commands.js';
+export {
+  encodePollReply,
+  encodeVal,
+  encodePub,
+  encodeValFields,
+  encodePubFields,
+  encodeSensor,
+  encodeStat,
+  encodeEnd,
+  encodePong,
+  encodeBye,
+  encodeOk,
+  encodeError,
+  decodeReplyLine,
+  ReplyDecoder,
+  type Reply,
+  type SensorSummary,
+  type ReplyDecoderOptions,
+} from './replies.js';

@@ -1,0 +1,371 @@
+/**
+ * TCP commands (§2.2): the client → server direction.
+ *
+ * How it works: {@link CommandDecoder} is a small state machine over bytes.
+ * At a command boundary it skips CR and LF, answers the legacy `n` at once,
+ * and otherwise starts a line. A line that arrives whole inside one chunk is
+ * parsed in place; only a line split across chunks is copied into a buffer,
+ * which never grows past `maxLineBytes`. A line over the limit is reported
+ * once and the rest of it is skipped with `indexOf`, buffering nothing.
+ */
+import { CHAR_CLASS, CR, DIGIT_0, LF, NAME_BIT, PATTERN_BIT, SPACE, TAB, latin1 } from './chars.js';
+import { checkMaxLineBytes } from './ingest.js';
+import { DEFAULT_MAX_LINE_BYTES, MAX_COUNT_ARG, MAX_NAME_BYTES } from './limits.js';
+import { isValidName, isValidPattern } from './names.js';
+
+/**
+ * One decoded command. `invalid` stands for a line the server must answer
+ * with `ERR <code> <detail>`.
+ *
+ * @example
+ * ```ts
+ * const cmd: Command = { kind: 'hist', name: 'ramp', count: 20 };
+ * ```
+ */
+export type Command =
+  | { kind: 'poll' } // legacy `n`
+  | { kind: 'ping' }
+  | { kind: 'get'; name: string }
+  | { kind: 'list'; pattern: string | undefined }
+  | { kind: 'hist'; name: string; count: number | undefined }
+  | { kind: 'sub'; pattern: string; backlog: number | undefined }
+  | { kind: 'unsub'; pattern: string | undefined }
+  | { kind: 'stats' }
+  | { kind: 'quit' }
+  | { kind: 'invalid'; code: 'unknown-command' | 'bad-args' | 'line-too-long'; detail: string };
+
+/**
+ * Options of {@link CommandDecoder}.
+ *
+ * @example
+ * ```ts
+ * const options: CommandDecoderOptions = { maxLineBytes: 1024 };
+ * ```
+ */
+export interface CommandDecoderOptions {
+  /** Longest command line, counting every byte before its LF (a CR included). Default {@link DEFAULT_MAX_LINE_BYTES}. */
+  readonly maxLineBytes?: number;
+}
+
+const POLL: Command = Object.freeze({ kind: 'poll' });
+const PING: Command = Object.freeze({ kind: 'ping' });
+const STATS: Command = Object.freeze({ kind: 'stats' });
+const QUIT: Command = Object.freeze({ kind: 'quit' });
+
+const LOWER_N = 0x6e;
+const UPPER_N = 0x4e;
+const MAX_DETAIL_CHARS = 64;
+const MAX_FIELDS = 4;
+
+/** Printable ASCII only (anything else becomes `?`), at most 64 chars: safe to echo in an ERR line. */
+function sanitize(bytes: Uint8Array, start: number, end: number): string {
+  const stop = Math.min(end, start + MAX_DETAIL_CHARS);
+  let out = '';
+  for (let i = start; i < stop; i++) {
+    const b = bytes[i] as number;
+    out += b > 0x20 && b < 0x7f ? String.fromCharCode(b) : '?';
+  }
+  return out;
+}
+
+/** Case-insensitive comparison of ASCII letters with a lowercase verb. */
+function verbIs(bytes: Uint8Array, start: number, end: number, verb: string): boolean {
+  if (end - start !== verb.length) return false;
+  for (let k = 0; k < verb.length; k++) {
+    if (((bytes[start + k] as number) | 0x20) !== verb.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+function nameArg(bytes: Uint8Array, start: number, end: number, bit: number): string | undefined {
+  if (end - start > MAX_NAME_BYTES) return undefined;
+  for (let i = start; i < end; i++) if (((CHAR_CLASS[bytes[i] as number] as number) & bit) === 0) return undefined;
+  return latin1(bytes, start, end);
+}
+
+/** An unsigned decimal integer in [0, 2^31 − 1], else -1. */
+function countArg(bytes: Uint8Array, start: number, end: number): number {
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const d = (bytes[i] as number) - DIGIT_0;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+    if (v > MAX_COUNT_ARG) return -1;
+  }
+  return v;
+}
+
+function badArgs(detail: string): Command {
+  return { kind: 'invalid', code: 'bad-args', detail };
+}
+
+/**
+ * Parses one command line `bytes[start..end)` (without its LF; a trailing CR
+ * is stripped here). Returns undefined for a blank line.
+ */
+function parseLine(bytes: Uint8Array, start: number, end: number): Command | undefined {
+  if (end > start && bytes[end - 1] === CR) end--;
+  // Fields: offsets of up to MAX_FIELDS fields, and how many there are in all.
+  let nf = 0;
+  let f0s = 0;
+  let f0e = 0;
+  let f1s = 0;
+  let f1e = 0;
+  let f2s = 0;
+  let f2e = 0;
+  let i = start;
+  while (i < end) {
+    let b = bytes[i] as number;
+    if (b === SPACE || b === TAB) {
+      i++;
+      continue;
+    }
+    const fs = i;
+    while (i < end && (b = bytes[i] as number) !== SPACE && b !== TAB) i++;
+    if (nf === 0) {
+      f0s = fs;
+      f0e = i;
+    } else if (nf === 1) {
+      f1s = fs;
+      f1e = i;
+    } else if (nf === 2) {
+      f2s = fs;
+      f2e = i;
+    }
+    if (++nf === MAX_FIELDS) break; // more arguments than any verb takes: enough to say so
+  }
+  if (nf === 0) return undefined;
+  const args = nf - 1;
+  switch (f0e - f0s) {
+    case 3:
+      if (verbIs(bytes, f0s, f0e, 'get')) {
+        if (args !== 1) return badArgs('usage: GET <name>');
+        const name = nameArg(bytes, f1s, f1e, NAME_BIT);
+        return name === undefined ? badArgs(`invalid name: ${sanitize(bytes, f1s, f1e)}`) : { kind: 'get', name };
+      }
+      if (verbIs(bytes, f0s, f0e, 'sub')) {
+        if (args < 1 || args > 2) return badArgs('usage: SUB <pattern> [<backlog>]');
+        const pattern = nameArg(bytes, f1s, f1e, PATTERN_BIT);
+        if (pattern === undefined) return badArgs(`invalid pattern: ${sanitize(bytes, f1s, f1e)}`);
+        let backlog: number | undefined;
+        if (args === 2 && (backlog = countArg(bytes, f2s, f2e)) < 0) {
+          return badArgs(`invalid backlog: ${sanitize(bytes, f2s, f2e)}`);
+        }
+        return { kind: 'sub', pattern, backlog };
+      }
+      break;
+    case 4:
+      if (verbIs(bytes, f0s, f0e, 'ping')) return args === 0 ? PING : badArgs('usage: PING');
+      if (verbIs(bytes, f0s, f0e, 'quit')) return args === 0 ? QUIT : badArgs('usage: QUIT');
+      if (verbIs(bytes, f0s, f0e, 'list')) {
+        if (args > 1) return badArgs('usage: LIST [<pattern>]');
+        if (args === 0) return { kind: 'list', pattern: undefined };
+        const pattern = nameArg(bytes, f1s, f1e, PATTERN_BIT);
+        return pattern === undefined
+          ? badArgs(`invalid pattern: ${sanitize(bytes, f1s, f1e)}`)
+          : { kind: 'list', pattern };
+      }
+      if (verbIs(bytes, f0s, f0e, 'hist')) {
+        if (args < 1 || args > 2) return badArgs('usage: HIST <name> [<count>]');
+        const name = nameArg(bytes, f1s, f1e, NAME_BIT);
+        if (name === undefined) return badArgs(`invalid name: ${sanitize(bytes, f1s, f1e)}`);
+        let count: number | undefined;
+        if (args === 2 && (count = countArg(bytes, f2s, f2e)) < 1) {
+          return badArgs(`invalid count: ${sanitize(bytes, f2s, f2e)}`);
+        }
+        return { kind: 'hist', name, count };
+      }
+      break;
+    case 5:
+      if (verbIs(bytes, f0s, f0e, 'stats')) return args === 0 ? STATS : badArgs('usage: STATS');
+      if (verbIs(bytes, f0s, f0e, 'unsub')) {
+        if (args > 1) return badArgs('usage: UNSUB [<pattern>]');
+        if (args === 0) return { kind: 'unsub', pattern: undefined };
+        const pattern = nameArg(bytes, f1s, f1e, PATTERN_BIT);
+        return pattern === undefined
+          ? badArgs(`invalid pattern: ${sanitize(bytes, f1s, f1e)}`)
+          : { kind: 'unsub', pattern };
+      }
+      break;
+  }
+  return { kind: 'invalid', code: 'unknown-command', detail: sanitize(bytes, f0s, f0e) };
+}
+
+/**
+ * Incremental decoder for the TCP command stream (§2.2). Feed it the bytes as
+ * they arrive; it returns the commands each chunk completed. The output is the
+ * same however the stream is cut into chunks. Never throws on any bytes.
+ *
+ * - At a command boundary, CR and LF are skipped (empty lines are ignored) and
+ *   an `n` or `N` byte is a `poll`, emitted at once without waiting for a line
+ *   end (§2.2 legacy poll; `nnn` is three polls, and a CR/LF after an `n` is
+ *   skipped as part of the boundary).
+ * - Any other byte starts a line that ends at LF; a CR before the LF is
+ *   stripped, spaces and tabs separate fields, the verb is case-insensitive.
+ * - A line longer than `maxLineBytes` yields one `line-too-long` as soon as the
+ *   limit is passed; the rest of that line is discarded without buffering.
+ *
+ * @example
+ * ```ts
+ * const decoder = new CommandDecoder();
+ * decoder.push(new TextEncoder().encode('n')); // [{ kind: 'poll' }]
+ * decoder.push(new TextEncoder().encode('get ra')); // []
+ * decoder.push(new TextEncoder().encode('mp\r\nPING\n')); // [{ kind: 'get', name: 'ramp' }, { kind: 'ping' }]
+ * ```
+ */
+export class CommandDecoder {
+  readonly #max: number;
+  #buf: Uint8Array;
+  #len = 0;
+  /** Inside a line (its first byte has been seen, its LF not yet). */
+  #inLine = false;
+  /** Skipping the rest of an over-long line, up to its LF. */
+  #discarding = false;
+
+  constructor(options?: CommandDecoderOptions) {
+    this.#max = checkMaxLineBytes(options?.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
+    this.#buf = new Uint8Array(Math.min(this.#max, 256));
+  }
+
+  /** Bytes of an unfinished line currently buffered (never more than `maxLineBytes`). */
+  get pendingBytes(): number {
+    return this.#len;
+  }
+
+  /**
+   * Decodes the next chunk of the stream.
+   *
+   * @returns the commands completed by this chunk, in order (often empty).
+   * @example
+   * ```ts
+   * socket.on('data', (chunk) => {
+   *   for (const cmd of decoder.push(chunk)) session.handle(cmd);
+   * });
+   * ```
+   */
+  push(chunk: Uint8Array): Command[] {
+    const out: Command[] = [];
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      if (this.#discarding) {
+        const lf = chunk.indexOf(LF, i);
+        if (lf < 0) break;
+        this.#discarding = false;
+        i = lf + 1;
+        continue;
+      }
+      if (!this.#inLine) {
+        const b = chunk[i] as number;
+        if (b === CR || b === LF) {
+          i++;
+          continue;
+        }
+        if (b === LOWER_N || b === UPPER_N) {
+          // §2.2 legacy poll: answered at once, without waiting for a line end.
+          out.push(POLL);
+          i++;
+          continue;
+        }
+        this.#inLine = true;
+      }
+      const lf = chunk.indexOf(LF, i);
+      const segmentEnd = lf < 0 ? n : lf;
+      if (this.#len + (segmentEnd - i) > this.#max) {
+        out.push({ kind: 'invalid', code: 'line-too-long', detail: `line exceeds ${this.#max} bytes` });
+        this.#len = 0;
+        this.#inLine = false;
+        if (lf < 0) {
+          this.#discarding = true;
+          break;
+        }
+        i = lf + 1;
+        continue;
+      }
+      if (lf < 0) {
+        this.#append(chunk, i, n);
+        break;
+      }
+      let cmd: Command | undefined;
+      if (this.#len === 0) {
+        cmd = parseLine(chunk, i, lf); // whole line in this chunk: parse in place
+      } else {
+        this.#append(chunk, i, lf);
+        cmd = parseLine(this.#buf, 0, this.#len);
+        this.#len = 0;
+      }
+      if (cmd !== undefined) out.push(cmd);
+      this.#inLine = false;
+      i = lf + 1;
+    }
+    return out;
+  }
+
+  #append(chunk: Uint8Array, start: number, end: number): void {
+    const need = this.#len + (end - start);
+    if (need > this.#buf.length) {
+      const grown = new Uint8Array(Math.min(this.#max, Math.max(need, this.#buf.length * 2)));
+      grown.set(this.#buf.subarray(0, this.#len));
+      this.#buf = grown;
+    }
+    this.#buf.set(chunk.subarray(start, end), this.#len);
+    this.#len = need;
+  }
+}
+
+/**
+ * Encodes a command as a client sends it (§2.2): `poll` is the bare byte `n`
+ * with no newline, as the original lector sends it; every other command is
+ * one line ending in `\n`.
+ *
+ * @throws TypeError for an `invalid` command; RangeError for a bad name,
+ *   pattern or count.
+ * @example
+ * ```ts
+ * encodeCommand({ kind: 'poll' }); // 'n'
+ * encodeCommand({ kind: 'sub', pattern: 'plant1/*', backlog: 20 }); // 'SUB plant1/* 20\n'
+ * ```
+ */
+export function encodeCommand(cmd: Command): string {
+  switch (cmd.kind) {
+    case 'poll':
+      return 'n';
+    case 'ping':
+      return 'PING\n';
+    case 'stats':
+      return 'STATS\n';
+    case 'quit':
+      return 'QUIT\n';
+    case 'get':
+      return `GET ${checkName(cmd.name)}\n`;
+    case 'list':
+      return cmd.pattern === undefined ? 'LIST\n' : `LIST ${checkPattern(cmd.pattern)}\n`;
+    case 'hist':
+      return `HIST ${checkName(cmd.name)}${cmd.count === undefined ? '' : ` ${checkCount(cmd.count, 1)}`}\n`;
+    case 'sub':
+      return `SUB ${checkPattern(cmd.pattern)}${cmd.backlog === undefined ? '' : ` ${checkCount(cmd.backlog, 0)}`}\n`;
+    case 'unsub':
+      return cmd.pattern === undefined ? 'UNSUB\n' : `UNSUB ${checkPattern(cmd.pattern)}\n`;
+    case 'invalid':
+      throw new TypeError(`cannot encode an invalid command (${cmd.code})`);
+    default:
+      throw new TypeError(`unknown command kind ${JSON.stringify((cmd as { kind: unknown }).kind)}`);
+  }
+}
+
+function checkName(name: string): string {
+  if (!isValidName(name)) throw new RangeError(`invalid sensor name ${JSON.stringify(name)}`);
+  return name;
+}
+
+function checkPattern(pattern: string): string {
+  if (!isValidPattern(pattern)) throw new RangeError(`invalid pattern ${JSON.stringify(pattern)}`);
+  return pattern;
+}
+
+function checkCount(count: number, min: number): number {
+  if (!Number.isInteger(count) || count < min || count > MAX_COUNT_ARG) {
+    throw new RangeError(`count must be an integer in [${min}, ${MAX_COUNT_ARG}], got ${String(count)}`);
+  }
+  return count;
+}

@@ -1,0 +1,98 @@
+/**
+ * Wire-level constants of the v1 contract (§2). Every limit a parser applies
+ * is named here, in the unit its name says.
+ */
+
+/**
+ * The default port number, shared by UDP ingest and the TCP command protocol (§2).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_PORT } from '@opc-lite/protocol';
+ * socket.send('0.35', DEFAULT_PORT, '127.0.0.1');
+ * ```
+ */
+export const DEFAULT_PORT = 7330;
+
+/**
+ * The sensor that legacy bare-number datagrams write to and that the legacy
+ * `n` poll reads (§2.1, §2.2).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SENSOR } from '@opc-lite/protocol';
+ * store.latest(DEFAULT_SENSOR);
+ * ```
+ */
+export const DEFAULT_SENSOR = 'default';
+
+/**
+ * The longest sensor name or pattern, in bytes (§2: 1 to 128 bytes).
+ *
+ * @example
+ * ```ts
+ * import { MAX_NAME_BYTES } from '@opc-lite/protocol';
+ * 'a'.repeat(MAX_NAME_BYTES + 1); // not a valid name
+ * ```
+ */
+export const MAX_NAME_BYTES = 128;
+
+/**
+ * The default limit on one UDP line or one TCP command line, in bytes. Every
+ * byte before the LF counts, a CR included.
+ *
+ * @example
+ * ```ts
+ * import { CommandDecoder, DEFAULT_MAX_LINE_BYTES } from '@opc-lite/protocol';
+ * new CommandDecoder({ maxLineBytes: DEFAULT_MAX_LINE_BYTES });
+ * ```
+ */
+export const DEFAULT_MAX_LINE_BYTES = 1024;
+
+/**
+ * The largest UDP payload over IPv4 (65535 − 8 byte UDP header − 20 byte IP header).
+ *
+ * @example
+ * ```ts
+ * import { MAX_DATAGRAM_BYTES } from '@opc-lite/protocol';
+ * if (payload.byteLength > MAX_DATAGRAM_BYTES) throw new RangeError('datagram too large');
+ * ```
+ */
+export const MAX_DATAGRAM_BYTES = 65507;
+
+/**
+ * The default limit on one reply line read by {@link ReplyDecoder}, in bytes (64 KiB).
+ *
+ * @example
+ * ```ts
+ * import { ReplyDecoder, DEFAULT_MAX_REPLY_LINE_BYTES } from '@opc-lite/protocol';
+ * new ReplyDecoder({ maxLineBytes: DEFAULT_MAX_REPLY_LINE_BYTES });
+ * ```
+ */
+export const DEFAULT_MAX_REPLY_LINE_BYTES = 65536;
+
+/**
+ * Sender timestamps must be below this many Unix seconds (the year 5138).
+ * A larger number is almost always milliseconds sent by mistake and is
+ * rejected as `bad-timestamp` (§2.1).
+ *
+ * @example
+ * ```ts
+ * import { MAX_TIMESTAMP_SECONDS } from '@opc-lite/protocol';
+ * Date.now() / 1000 < MAX_TIMESTAMP_SECONDS; // true
+ * Date.now() < MAX_TIMESTAMP_SECONDS; // false: milliseconds are out of range
+ * ```
+ */
+export const MAX_TIMESTAMP_SECONDS = 1e11;
+
+/**
+ * The largest count a command accepts as an argument (`HIST <name> <n>`,
+ * `SUB <pattern> <backlog>`): 2^31 − 1.
+ *
+ * @example
+ * ```ts
+ * import { MAX_COUNT_ARG } from '@opc-lite/protocol';
+ * `HIST ramp ${MAX_COUNT_ARG}`; // accepted by the decoder
+ * ```
+ */
+export const MAX_COUNT_ARG = 2147483647;
