@@ -1,1 +1,37 @@
-export const placeholder = 'opc-server';
+/**
+ * @opc-lite/opc-server — the opc-lite telemetry hub as a library: UDP ingest,
+ * TCP queries and push subscriptions on one port number (DESIGN §2–§3), plus
+ * the transport-free core it is built from (store, hub, session).
+ *
+ * @packageDocumentation
+ */
+export {
+  createOpcServer,
+  type OpcServer,
+  type OpcServerAddress,
+  type OpcServerEvents,
+  type ClientInfo,
+} from './server.js';
+export {
+  DEFAULTS,
+  OpcServerError,
+  resolveOptions,
+  silentLogger,
+  type Logger,
+  type OpcServerOptions,
+  type OpcServerLimits,
+  type ResolvedOptions,
+} from './options.js';
+export { Counters, buildStats, type OpcServerStats, type StatsGauges, type RejectedStatKey } from './stats.js';
+export { SensorStore, Sensor, type SensorStoreOptions, type IngestDropReason } from './store.js';
+export { LossTracker, SEQ_WINDOW, RESTART_DISTANCE, RESTART_LOW_SEQ, type LossCounts } from './loss.js';
+export { Hub, type Subscriber } from './hub.js';
+export {
+  Session,
+  type SessionContext,
+  type SessionLimits,
+  type SessionInfo,
+  type SessionCloseReason,
+} from './session.js';
+export { WriteScheduler, type Flushable } from './write-scheduler.js';
+export type { SensorSummary } from '@opc-lite/protocol';

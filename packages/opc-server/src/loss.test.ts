@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { LossTracker, type LossCounts } from './loss.js';
+
+function track(seqs: number[]): { stored: number[]; loss: LossCounts; totals: LossCounts } {
+  const totals = { lost: 0, duplicate: 0, late: 0, restarts: 0 };
+  const tracker = new LossTracker(totals);
+  const stored: number[] = [];
+  for (const seq of seqs) if (tracker.observe(seq)) stored.push(seq);
+  return {
+    stored,
+    loss: { lost: tracker.lost, duplicate: tracker.duplicate, late: tracker.late, restarts: tracker.restarts },
+    totals,
+  };
+}
+
+const counts = (lost: number, duplicate: number, late: number, restarts: number): LossCounts => ({
+  lost,
+  duplicate,
+  late,
+  restarts,
+});
+
+describe('LossTracker', () => {
+  it.each([
+    { name: 'contiguous seqs lose nothing', seqs: [1, 2, 3, 4], stored: [1, 2, 3, 4], loss: counts(0, 0, 0, 0) },
+    { name: 'a gap counts the missing seqs as lost', seqs: [1, 2, 5], stored: [1, 2, 5], loss: counts(2, 0, 0, 0) },
+    { name: 'the first seq is the baseline', seqs: [100, 101], stored: [100, 101], loss: counts(0, 0, 0, 0) },
+    { name: 'the same seq twice is a duplicate', seqs: [1, 2, 2], stored: [1, 2], loss: counts(0, 1, 0, 0) },
+    {
+      name: 'an older seq seen before is a duplicate',
+      seqs: [20, 21, 22, 21],
+      stored: [20, 21, 22],
+      loss: counts(0, 1, 0, 0),
+    },
+    {
+      name: 'a reordered seq is late and no longer lost',
+      seqs: [1, 2, 4, 3, 5],
+      stored: [1, 2, 4, 3, 5],
+      loss: counts(0, 0, 1, 0),
+    },
+    {
+      name: 'a late seq that arrives twice is late then duplicate',
+      seqs: [30, 32, 31, 31],
+      stored: [30, 32, 31],
+      loss: counts(0, 1, 1, 0),
+    },
+    {
+      name: 'a seq below the baseline is late without changing lost',
+      seqs: [50, 51, 49],
+      stored: [50, 51, 49],
+      loss: counts(0, 0, 1, 0),
+    },
+    {
+      name: 'a seq more than 1000 below the last is a restart',
+      seqs: [5000, 5001, 3000, 3001],
+      stored: [5000, 5001, 3000, 3001],
+      loss: counts(0, 0, 0, 1),
+    },
+    {
+      name: 'a sender restarting from 1 after a while is a restart, not billions lost',
+      seqs: [500, 501, 1, 2, 3],
+      stored: [500, 501, 1, 2, 3],
+      loss: counts(0, 0, 0, 1),
+    },
+    {
+      name: 'a sender restarting from 0 soon after starting is a restart (seq already seen)',
+      seqs: [0, 1, 2, 3, 0, 1],
+      stored: [0, 1, 2, 3, 0, 1],
+      loss: counts(0, 0, 0, 1),
+    },
+    {
+      name: 'a gap larger than the window is counted in full',
+      seqs: [1, 5000, 5001],
+      stored: [1, 5000, 5001],
+      loss: counts(4998, 0, 0, 0),
+    },
+    {
+      name: 'readings without a sender-seq are not accounted',
+      seqs: [-1, -1, -1],
+      stored: [-1, -1, -1],
+      loss: counts(0, 0, 0, 0),
+    },
+  ])('$name', ({ seqs, stored, loss }) => {
+    const result = track(seqs);
+    expect(result.stored).toEqual(stored);
+    expect(result.loss).toEqual(loss);
+    expect(result.totals).toEqual(loss);
+  });
+
+  it('accepts a late seq that a long gap skipped', () => {
+    // 2000 jumps past 1024 seqs after 900: 1025-1999 are lost; then 1990 fills one.
+    const result = track([900, 2000, 1990]);
+    expect(result.loss).toEqual(counts(1099 - 1, 0, 1, 0));
+  });
+
+  it('handles sender-seqs up to Number.MAX_SAFE_INTEGER', () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    const result = track([max - 2, max - 1, max, max]);
+    expect(result.stored).toEqual([max - 2, max - 1, max]);
+    expect(result.loss).toEqual(counts(0, 1, 0, 0));
+  });
+});

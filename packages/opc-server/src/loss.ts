@@ -1,0 +1,161 @@
+/**
+ * Per-sensor loss accounting from the sender's sequence numbers (§2.1
+ * "Loss accounting").
+ *
+ * How it works: the tracker remembers the highest sender-seq seen (`last`)
+ * and a 1024-bit window of which of the seqs just below it have arrived,
+ * kept in a `Uint32Array` indexed by `seq % 1024`. Moving `last` forward
+ * clears the bits it skips, so a bit is set only for a seq that arrived and
+ * lies within the window. Each observation is O(1) (a forward jump clears at
+ * most 1024 bits) and allocates nothing.
+ *
+ * The rules, for a reading carrying sender-seq `s` when `last` is known:
+ *
+ * | case | outcome | counters |
+ * |---|---|---|
+ * | `s == last + 1` | stored | — |
+ * | `s > last + 1` | stored | `lost += s - last - 1` |
+ * | `s == last` | duplicate, not stored | `duplicate += 1` |
+ * | `last - s > 1000` | restart, stored, `s` is the new baseline | `restarts += 1` |
+ * | `s <= 16` and (`last - s > 16` or `s` already seen) | restart, as above | `restarts += 1` |
+ * | `s` already seen within the window | duplicate, not stored | `duplicate += 1` |
+ * | otherwise (`s < last`, not seen) | late (reordered), stored | `late += 1`, and `lost -= 1` when `s` was counted lost (it is above the baseline) |
+ *
+ * The first seq a sensor sends (and the seq after a restart) is the baseline:
+ * nothing before it is counted lost. Readings without a sender-seq are
+ * always stored and never counted.
+ */
+
+/** Window of recent sender-seqs remembered for duplicate/late detection. */
+export const SEQ_WINDOW = 1024;
+/** A seq more than this far below the last one is a sender restart. */
+export const RESTART_DISTANCE = 1000;
+/** A seq at or below this, going backwards, is a restart (see the table above). */
+export const RESTART_LOW_SEQ = 16;
+
+/**
+ * Loss counters, per sensor or summed over all sensors.
+ *
+ * @example
+ * ```ts
+ * const loss: LossCounts = store.get('ramp')!.loss;
+ * console.log(loss.lost, loss.duplicate, loss.late, loss.restarts);
+ * ```
+ */
+export interface LossCounts {
+  /** Readings never received: gaps in the sender-seq, less the late arrivals that filled them. */
+  lost: number;
+  /** Readings received again (not stored). */
+  duplicate: number;
+  /** Readings received out of order (stored). */
+  late: number;
+  /** Times the sender started over from a small or much lower seq. */
+  restarts: number;
+}
+
+/**
+ * Tracks one sensor's sender-seq and keeps its {@link LossCounts}, adding the
+ * same deltas to a shared totals object.
+ *
+ * @example
+ * ```ts
+ * const totals = { lost: 0, duplicate: 0, late: 0, restarts: 0 };
+ * const t = new LossTracker(totals);
+ * t.observe(1); t.observe(3); // lost 1
+ * t.observe(2);               // late: lost 0, late 1
+ * ```
+ */
+export class LossTracker implements LossCounts {
+  lost = 0;
+  duplicate = 0;
+  late = 0;
+  restarts = 0;
+  /** Highest sender-seq seen, or -1 before the first one. */
+  #last = -1;
+  /** Seq the accounting started from (first seen, or after a restart). */
+  #base = -1;
+  readonly #seen = new Uint32Array(SEQ_WINDOW / 32);
+  readonly #totals: LossCounts;
+
+  constructor(totals: LossCounts) {
+    this.#totals = totals;
+  }
+
+  /** The highest sender-seq seen so far, or -1. */
+  get lastSenderSeq(): number {
+    return this.#last;
+  }
+
+  /**
+   * Accounts for one reading's sender-seq (`-1` = none sent) and tells
+   * whether to store it: `false` for a duplicate.
+   */
+  observe(seq: number): boolean {
+    if (seq < 0) return true;
+    const last = this.#last;
+    if (last < 0) {
+      this.#baseline(seq);
+      return true;
+    }
+    if (seq > last) {
+      const gap = seq - last - 1;
+      if (gap > 0) {
+        this.lost += gap;
+        this.#totals.lost += gap;
+        if (gap >= SEQ_WINDOW) this.#seen.fill(0);
+        else for (let s = last + 1; s < seq; s++) this.#clear(s);
+      }
+      this.#set(seq);
+      this.#last = seq;
+      return true;
+    }
+    if (seq === last) {
+      this.duplicate++;
+      this.#totals.duplicate++;
+      return false;
+    }
+    const behind = last - seq;
+    const seen = behind < SEQ_WINDOW && this.#has(seq);
+    if (behind > RESTART_DISTANCE || (seq <= RESTART_LOW_SEQ && (behind > RESTART_LOW_SEQ || seen))) {
+      this.restarts++;
+      this.#totals.restarts++;
+      this.#baseline(seq);
+      return true;
+    }
+    if (seen) {
+      this.duplicate++;
+      this.#totals.duplicate++;
+      return false;
+    }
+    this.late++;
+    this.#totals.late++;
+    if (seq > this.#base) {
+      this.lost--;
+      this.#totals.lost--;
+    }
+    this.#set(seq);
+    return true;
+  }
+
+  #baseline(seq: number): void {
+    this.#seen.fill(0);
+    this.#set(seq);
+    this.#last = seq;
+    this.#base = seq;
+  }
+
+  #has(seq: number): boolean {
+    const bit = seq % SEQ_WINDOW;
+    return ((this.#seen[bit >>> 5]! >>> (bit & 31)) & 1) === 1;
+  }
+
+  #set(seq: number): void {
+    const bit = seq % SEQ_WINDOW;
+    this.#seen[bit >>> 5]! |= 1 << (bit & 31);
+  }
+
+  #clear(seq: number): void {
+    const bit = seq % SEQ_WINDOW;
+    this.#seen[bit >>> 5]! &= ~(1 << (bit & 31));
+  }
+}

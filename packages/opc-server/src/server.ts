@@ -1,0 +1,525 @@
+/**
+ * The server (§3): one UDP socket and one TCP listener on the same port
+ * number, around the transport-free core (store, hub, sessions).
+ *
+ * UDP datagrams go straight from the socket's `'message'` event into
+ * `parseDatagram` with one long-lived sink that writes into the store and
+ * publishes through the hub: no object per reading. TCP connections become
+ * {@link Session}s. Nothing here throws on bad input, and socket errors are
+ * logged and counted, never fatal.
+ */
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { encodeError, parseDatagram, type DatagramSink, type RejectReason } from '@opc-lite/protocol';
+import { Hub } from './hub.js';
+import {
+  MAX_TIMER_MS,
+  OpcServerError,
+  resolveOptions,
+  type Logger,
+  type OpcServerOptions,
+  type ResolvedOptions,
+} from './options.js';
+import { Session, type SessionCloseReason, type SessionContext } from './session.js';
+import { Counters, buildStats, type OpcServerStats } from './stats.js';
+import { SensorStore } from './store.js';
+import { WriteScheduler } from './write-scheduler.js';
+
+/**
+ * Where the server listens.
+ *
+ * @example
+ * ```ts
+ * const { host, port, recvBufferBytes } = await server.listen();
+ * ```
+ */
+export interface OpcServerAddress {
+  /** The bound address (a hostname option is resolved once, and both sockets bind that address). */
+  host: string;
+  /** The port number, the same for UDP and TCP. */
+  port: number;
+  udpPort: number;
+  tcpPort: number;
+  /** The UDP receive buffer (SO_RCVBUF) the kernel granted, in bytes, as the OS reports it. */
+  recvBufferBytes: number;
+}
+
+/**
+ * A TCP client, in events.
+ *
+ * @example
+ * ```ts
+ * server.on('client', (info: ClientInfo) => console.log(info.id, info.remote));
+ * ```
+ */
+export interface ClientInfo {
+  id: number;
+  /** `address:port` of the peer, or a label for streams given to `handle()`. */
+  remote: string;
+}
+
+/**
+ * The events of an {@link OpcServer} (typed `EventEmitter`).
+ *
+ * @example
+ * ```ts
+ * server.on('sensor', (name) => console.log('new sensor', name));
+ * server.on('reject', ({ reason, line }) => console.log(reason, line));
+ * ```
+ */
+export interface OpcServerEvents {
+  /** Both sockets are bound. */
+  listening: [address: OpcServerAddress];
+  /** `close()` finished. */
+  close: [];
+  /** A socket error that did not stop the server (emitted only when listened to; always logged and counted). */
+  error: [error: Error];
+  /** A new sensor was created (its first reading is being stored). */
+  sensor: [name: string];
+  /** A TCP client connected (or a stream was handed to `handle()`). */
+  client: [info: ClientInfo];
+  /** A client's connection closed. */
+  clientClose: [info: { id: number; reason: SessionCloseReason }];
+  /** A client is being disconnected with `ERR slow-consumer`. */
+  slowConsumer: [info: ClientInfo];
+  /**
+   * A UDP line was dropped. Emitted only when listened to (no cost otherwise).
+   * `line` is the line as latin1 text; for `too-many-sensors` it is the sensor name.
+   */
+  reject: [info: { reason: RejectReason; line: string }];
+}
+
+/**
+ * A telemetry hub: UDP ingest, TCP queries and push subscriptions on one
+ * port number.
+ *
+ * @example
+ * ```ts
+ * await using server = createOpcServer({ port: 0 });
+ * const { port } = await server.listen();
+ * ```
+ */
+export interface OpcServer extends EventEmitter<OpcServerEvents>, AsyncDisposable {
+  /** Binds TCP then UDP on the same port. Rejects with an {@link OpcServerError} whose `code` is Node's (e.g. `EADDRINUSE`). */
+  listen(): Promise<OpcServerAddress>;
+  /** Stops UDP and accepting, ends clients (`ERR shutting-down`), destroys stragglers after `closeGraceMs`. Idempotent: every call returns the same promise. */
+  close(): Promise<void>;
+  /** Where the server listens, or undefined when it does not (yet, or any more). */
+  address(): OpcServerAddress | undefined;
+  /** Every counter, as a plain object (the same keys and values as the `STATS` command). */
+  stats(): OpcServerStats;
+  /** Serves a client over any duplex stream (a socket accepted elsewhere, an in-memory pair). Undefined when refused (closing, or `maxClients` reached). */
+  handle(stream: Duplex, remote?: string): Session | undefined;
+  /** The sensors, for embedders: latest value, history, loss counters. Read only. */
+  readonly store: SensorStore;
+  /** The subscriptions. */
+  readonly hub: Hub<Session>;
+}
+
+/**
+ * Creates a server. Options are validated here (TypeError/RangeError naming
+ * the option); nothing is bound until `listen()`.
+ *
+ * @example
+ * ```ts
+ * import { createOpcServer } from '@opc-lite/opc-server';
+ *
+ * const server = createOpcServer({ port: 7330, historyCapacity: 500 });
+ * server.on('sensor', (name) => console.log('new sensor', name));
+ * const address = await server.listen();
+ * console.log(`listening on ${address.host}:${address.port}`);
+ * // later
+ * await server.close();
+ * ```
+ */
+export function createOpcServer(options?: OpcServerOptions): OpcServer {
+  return new OpcServerImpl(resolveOptions(options));
+}
+
+const PORT_ATTEMPTS = 10;
+
+class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
+  readonly store: SensorStore;
+  readonly hub: Hub<Session>;
+  readonly #options: ResolvedOptions;
+  readonly #logger: Logger;
+  readonly #counters = new Counters();
+  readonly #scheduler = new WriteScheduler();
+  readonly #sessions = new Set<Session>();
+  readonly #busy = new Set<net.Socket>();
+  readonly #context: SessionContext;
+  readonly #sink: DatagramSink;
+  readonly #parseOptions: { maxLineBytes: number };
+  readonly #createdAt = performance.now();
+  #nextClientId = 1;
+  #udp: dgram.Socket | undefined;
+  #tcp: net.Server | undefined;
+  #address: OpcServerAddress | undefined;
+  #listenPromise: Promise<OpcServerAddress> | undefined;
+  #closePromise: Promise<void> | undefined;
+  #onSessionsGone: (() => void) | undefined;
+  #sensorCapLogged = false;
+
+  constructor(options: ResolvedOptions) {
+    super();
+    this.#options = options;
+    this.#logger = options.logger;
+    this.store = new SensorStore({
+      historyCapacity: options.historyCapacity,
+      maxSensors: options.maxSensors,
+      now: options.now,
+      onSensor: (sensor) => {
+        this.#logger.debug({ sensor: sensor.name }, 'new sensor');
+        this.emit('sensor', sensor.name);
+      },
+    });
+    this.hub = new Hub<Session>(this.store);
+    this.#parseOptions = { maxLineBytes: options.maxLineBytes };
+    this.#sink = new IngestSink(this);
+    this.#context = {
+      store: this.store,
+      hub: this.hub,
+      limits: options,
+      counters: this.#counters,
+      stats: () => this.stats(),
+      scheduler: this.#scheduler,
+      logger: this.#logger,
+      onClose: (session, reason) => this.#onSessionClose(session, reason),
+      onSlowConsumer: (session) => {
+        this.emit('slowConsumer', { id: session.id, remote: session.remote });
+      },
+    };
+    const signal = options.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) void this.close();
+      else signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  // ---- ingest (called by IngestSink) ---------------------------------------
+
+  /** @internal */
+  ingest(name: string, value: number, timestampMs: number, senderSeq: number): void {
+    const sensor = this.store.ingest(name, value, timestampMs, senderSeq);
+    if (sensor !== undefined) {
+      this.#counters.readingsAccepted++;
+      this.hub.publish(sensor);
+    } else if (this.store.lastDropReason === 'too-many-sensors') {
+      if (!this.#sensorCapLogged) {
+        this.#sensorCapLogged = true;
+        this.#logger.warn({ maxSensors: this.store.maxSensors, sensor: name }, 'sensor limit reached');
+      }
+      this.rejectText('too-many-sensors', name);
+    }
+    // A duplicate (same sender-seq again) is counted by the store as seq_duplicate, not stored.
+  }
+
+  /** @internal */
+  reject(reason: RejectReason, line: Uint8Array): void {
+    this.#counters.readingsRejected++;
+    this.#counters.rejected[reason]++;
+    if (this.listenerCount('reject') > 0) {
+      this.emit('reject', {
+        reason,
+        line: Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1'),
+      });
+    }
+  }
+
+  /** @internal */
+  rejectText(reason: RejectReason, line: string): void {
+    this.#counters.readingsRejected++;
+    this.#counters.rejected[reason]++;
+    if (this.listenerCount('reject') > 0) this.emit('reject', { reason, line });
+  }
+
+  readonly #onDatagram = (msg: Buffer): void => {
+    this.#counters.datagramsReceived++;
+    this.#counters.bytesReceived += msg.length;
+    try {
+      parseDatagram(msg, this.#sink, this.#parseOptions);
+    } catch (err) {
+      // §2.1: no input may crash the server. parseDatagram does not throw; this guards the rest of the path.
+      this.#socketError(err, 'datagram handling failed');
+    }
+  };
+
+  #socketError(err: unknown, msg: string): void {
+    this.#counters.udpErrors++;
+    this.#logger.error({ err }, msg);
+    if (this.listenerCount('error') > 0) {
+      this.emit('error', err instanceof Error ? err : new Error(String(err), { cause: err }));
+    }
+  }
+
+  // ---- TCP -------------------------------------------------------------------
+
+  readonly #onConnection = (socket: net.Socket): void => {
+    const remote =
+      socket.remoteAddress === undefined
+        ? 'unknown'
+        : net.isIPv6(socket.remoteAddress)
+          ? `[${socket.remoteAddress}]:${socket.remotePort}`
+          : `${socket.remoteAddress}:${socket.remotePort}`;
+    if (this.handle(socket, remote) === undefined) return;
+    socket.setNoDelay(true);
+  };
+
+  handle(stream: Duplex, remote = 'stream'): Session | undefined {
+    if (this.#closePromise !== undefined) {
+      stream.destroy();
+      return undefined;
+    }
+    if (this.#sessions.size >= this.#options.maxClients) {
+      this.#refuseBusy(stream, remote);
+      return undefined;
+    }
+    const session = new Session(stream, this.#context, { id: this.#nextClientId++, remote });
+    this.#sessions.add(session);
+    this.#logger.debug({ id: session.id, remote }, 'client connected');
+    this.emit('client', { id: session.id, remote });
+    return session;
+  }
+
+  /** §2.2 `server-busy`: one line, then the connection is closed. */
+  #refuseBusy(stream: Duplex, remote: string): void {
+    this.#counters.clientsRejected++;
+    this.#logger.warn({ remote, maxClients: this.#options.maxClients }, 'client refused: server busy');
+    const socket = stream as net.Socket;
+    this.#busy.add(socket);
+    const timer = setTimeout(() => stream.destroy(), Math.min(this.#options.closeGraceMs, MAX_TIMER_MS));
+    timer.unref();
+    stream.on('error', () => {});
+    stream.once('close', () => {
+      clearTimeout(timer);
+      this.#busy.delete(socket);
+    });
+    stream.resume(); // discard what it sends, so its FIN is seen and the socket closes
+    stream.end(encodeError('server-busy', `at most ${this.#options.maxClients} clients`));
+  }
+
+  #onSessionClose(session: Session, reason: SessionCloseReason): void {
+    this.#sessions.delete(session);
+    this.#logger.debug({ id: session.id, remote: session.remote, reason }, 'client closed');
+    this.emit('clientClose', { id: session.id, reason });
+    if (this.#sessions.size === 0) this.#onSessionsGone?.();
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------
+
+  listen(): Promise<OpcServerAddress> {
+    if (this.#closePromise !== undefined) {
+      return Promise.reject(new OpcServerError('ERR_SERVER_CLOSED', 'the server is closed'));
+    }
+    if (this.#listenPromise !== undefined) {
+      return Promise.reject(new OpcServerError('ERR_SERVER_LISTENING', 'listen() was already called'));
+    }
+    this.#listenPromise = this.#listen();
+    return this.#listenPromise;
+  }
+
+  async #listen(): Promise<OpcServerAddress> {
+    const { host, port } = this.#options;
+    let address = host;
+    if (net.isIP(host) === 0) {
+      try {
+        address = (await lookup(host)).address;
+      } catch (err) {
+        throw wrapListenError(err, `cannot resolve host '${host}'`);
+      }
+    }
+    const type = net.isIPv6(address) ? 'udp6' : 'udp4';
+    for (let attempt = 1; ; attempt++) {
+      const tcp = net.createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
+      try {
+        await listenTcp(tcp, port, address);
+      } catch (err) {
+        throw wrapListenError(err, `cannot listen on TCP ${address}:${port}`);
+      }
+      const tcpPort = (tcp.address() as net.AddressInfo).port;
+      const udp = dgram.createSocket({ type });
+      try {
+        await bindUdp(udp, tcpPort, address);
+      } catch (err) {
+        await closeTcp(tcp);
+        closeUdp(udp);
+        // §port 0: TCP picked the number; if UDP has it taken, start over with a new one.
+        if (port === 0 && errorCode(err) === 'EADDRINUSE' && attempt < PORT_ATTEMPTS) continue;
+        throw wrapListenError(err, `cannot bind UDP ${address}:${tcpPort}`);
+      }
+      if (this.#closePromise !== undefined) {
+        await closeTcp(tcp);
+        closeUdp(udp);
+        throw new OpcServerError('ERR_SERVER_CLOSED', 'the server was closed while listening');
+      }
+      const recvBufferBytes = this.#setRecvBuffer(udp);
+      udp.on('message', this.#onDatagram);
+      udp.on('error', (err) => this.#socketError(err, 'UDP socket error'));
+      tcp.on('error', (err) => this.#socketError(err, 'TCP server error'));
+      this.#udp = udp;
+      this.#tcp = tcp;
+      this.#address = { host: address, port: tcpPort, udpPort: tcpPort, tcpPort, recvBufferBytes };
+      this.#logger.debug({ ...this.#address }, 'listening');
+      this.emit('listening', { ...this.#address });
+      return { ...this.#address };
+    }
+  }
+
+  /** §3: request SO_RCVBUF, report what the kernel granted (Linux doubles it and caps it at net.core.rmem_max). */
+  #setRecvBuffer(udp: dgram.Socket): number {
+    const requested = this.#options.recvBufferBytes;
+    if (requested > 0) {
+      try {
+        udp.setRecvBufferSize(requested);
+      } catch (err) {
+        this.#logger.warn({ err, requested }, 'could not set the UDP receive buffer size');
+      }
+    }
+    let granted = 0;
+    try {
+      granted = udp.getRecvBufferSize();
+    } catch (err) {
+      this.#logger.warn({ err }, 'could not read the UDP receive buffer size');
+    }
+    if (requested > 0 && granted < requested) {
+      this.#logger.warn(
+        { requested, granted },
+        'the kernel granted a smaller UDP receive buffer than requested (raise net.core.rmem_max)',
+      );
+    }
+    return granted;
+  }
+
+  close(): Promise<void> {
+    return (this.#closePromise ??= this.#close());
+  }
+
+  async #close(): Promise<void> {
+    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#listenPromise !== undefined) await this.#listenPromise.catch(() => undefined);
+    const waits: Promise<void>[] = [];
+    const udp = this.#udp;
+    const tcp = this.#tcp;
+    if (udp !== undefined) {
+      udp.off('message', this.#onDatagram);
+      closeUdp(udp);
+    }
+    if (tcp !== undefined) waits.push(closeTcp(tcp));
+    for (const socket of this.#busy) socket.destroy();
+    if (this.#sessions.size > 0) {
+      waits.push(new Promise<void>((resolve) => (this.#onSessionsGone = resolve)));
+      for (const session of [...this.#sessions]) session.shutdown();
+    }
+    const grace = setTimeout(
+      () => {
+        for (const session of this.#sessions) session.destroy();
+      },
+      Math.min(this.#options.closeGraceMs, MAX_TIMER_MS),
+    );
+    try {
+      await Promise.all(waits);
+    } finally {
+      clearTimeout(grace);
+    }
+    this.#udp = undefined;
+    this.#tcp = undefined;
+    this.#address = undefined;
+    this.#logger.debug('closed');
+    this.emit('close');
+  }
+
+  readonly #onAbort = (): void => {
+    void this.close();
+  };
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  address(): OpcServerAddress | undefined {
+    return this.#address === undefined ? undefined : { ...this.#address };
+  }
+
+  stats(): OpcServerStats {
+    const loss = this.store.loss;
+    return buildStats(this.#counters, {
+      uptimeMs: Math.round(performance.now() - this.#createdAt),
+      sensors: this.store.size,
+      sensorsMax: this.store.maxSensors,
+      subscriptions: this.hub.subscriptionCount,
+      seqLost: loss.lost,
+      seqDuplicate: loss.duplicate,
+      seqLate: loss.late,
+      seqRestarts: loss.restarts,
+      recvBufferBytes: this.#address?.recvBufferBytes ?? 0,
+      historyCapacity: this.store.historyCapacity,
+    });
+  }
+}
+
+/** The one long-lived sink `parseDatagram` writes into (no closure per datagram). */
+class IngestSink implements DatagramSink {
+  readonly #server: OpcServerImpl;
+
+  constructor(server: OpcServerImpl) {
+    this.#server = server;
+  }
+
+  reading(name: string, value: number, timestampMs: number, senderSeq: number): void {
+    this.#server.ingest(name, value, timestampMs, senderSeq);
+  }
+
+  reject(reason: RejectReason, line: Uint8Array): void {
+    this.#server.reject(reason, line);
+  }
+}
+
+function listenTcp(tcp: net.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    tcp.once('error', onError);
+    tcp.listen({ port, host, exclusive: true }, () => {
+      tcp.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function bindUdp(udp: dgram.Socket, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    udp.once('error', onError);
+    udp.bind({ port, address: host, exclusive: true }, () => {
+      udp.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function closeTcp(tcp: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    tcp.close(() => resolve());
+  });
+}
+
+function closeUdp(udp: dgram.Socket): void {
+  try {
+    udp.close();
+  } catch {
+    // already closed
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function wrapListenError(err: unknown, what: string): OpcServerError {
+  const code = errorCode(err) ?? 'ERR_LISTEN';
+  const message = err instanceof Error ? err.message : String(err);
+  return new OpcServerError(code, `${what}: ${message}`, { cause: err });
+}

@@ -1,0 +1,540 @@
+/**
+ * One TCP client (§2.2), over any duplex stream: a socket in the server, an
+ * in-memory pair in tests.
+ *
+ * How it works: incoming bytes go through a {@link CommandDecoder}; each
+ * command is answered at once, in order, by appending its reply lines to a
+ * per-session string. Pushed `PUB` lines from the {@link Hub} are appended to
+ * the same string, so replies and pushes stay in order. The string is written
+ * to the stream once per event-loop turn by a {@link WriteScheduler}.
+ *
+ * Backpressure (§3 "Slow consumers"): the bytes pending for a client are the
+ * stream's `writableLength` plus what is not flushed yet. A push that would
+ * take them past `outboundBudgetBytes` is dropped and counted (replies to
+ * commands are never dropped; the subscriber sees a seq jump). When
+ * `write()` returns false the session stops writing, keeps appending within
+ * the budget, stops reading commands while over budget, and arms the drain
+ * timer; `'drain'` disarms it and flushes. A dropped push arms the timer too
+ * (the budget may be smaller than the stream's own high-water mark). If the
+ * timer fires before the client caught up, it is sent `ERR slow-consumer`
+ * (when the bytes can still go out) and destroyed.
+ */
+import type { Duplex } from 'node:stream';
+import {
+  CLOSING_ERROR_CODES,
+  CommandDecoder,
+  DEFAULT_SENSOR,
+  compilePattern,
+  encodeBye,
+  encodeEnd,
+  encodeError,
+  encodeOk,
+  encodePollReply,
+  encodePong,
+  encodePubFields,
+  encodeSensor,
+  encodeStat,
+  encodeValFields,
+  type Command,
+  type ErrorCode,
+} from '@opc-lite/protocol';
+import type { Hub, Subscriber } from './hub.js';
+import { DEFAULTS, MAX_TIMER_MS, silentLogger, type Logger } from './options.js';
+import { Counters, buildStats } from './stats.js';
+import type { SensorStore } from './store.js';
+import { WriteScheduler } from './write-scheduler.js';
+
+/**
+ * Why a session ended, as reported by the server's `clientClose` event.
+ *
+ * @example
+ * ```ts
+ * server.on('clientClose', ({ id, reason }) => console.log(id, reason satisfies SessionCloseReason));
+ * ```
+ */
+export type SessionCloseReason =
+  | 'quit'
+  | 'peer-closed'
+  | 'error'
+  | 'line-too-long'
+  | 'too-many-subscriptions'
+  | 'slow-consumer'
+  | 'idle-timeout'
+  | 'shutting-down'
+  | 'destroyed';
+
+/**
+ * The limits a session enforces (the server passes its options).
+ *
+ * @example
+ * ```ts
+ * const limits: SessionLimits = { ...DEFAULTS };
+ * ```
+ */
+export interface SessionLimits {
+  maxLineBytes: number;
+  maxSubscriptionsPerClient: number;
+  outboundBudgetBytes: number;
+  drainTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxHistoryReply: number;
+  closeGraceMs: number;
+}
+
+/**
+ * What a session needs from its server. Only `store` and `hub` are required,
+ * so a session can run on its own in tests.
+ *
+ * @example
+ * ```ts
+ * const store = new SensorStore();
+ * const context: SessionContext = { store, hub: new Hub(store), limits: { idleTimeoutMs: 0 } };
+ * ```
+ */
+export interface SessionContext {
+  readonly store: SensorStore;
+  readonly hub: Hub<Session>;
+  readonly limits?: Partial<SessionLimits>;
+  readonly counters?: Counters;
+  /** Produces the `STATS` reply (default: counters, store and hub of this context). */
+  readonly stats?: () => object;
+  readonly scheduler?: WriteScheduler;
+  readonly logger?: Logger;
+  /** Called once, when the stream has closed. */
+  readonly onClose?: (session: Session, reason: SessionCloseReason) => void;
+  /** Called when the session is about to be destroyed as a slow consumer. */
+  readonly onSlowConsumer?: (session: Session) => void;
+}
+
+/**
+ * Who the client is.
+ *
+ * @example
+ * ```ts
+ * const info: SessionInfo = { id: 1, remote: '127.0.0.1:50000' };
+ * ```
+ */
+export interface SessionInfo {
+  id?: number;
+  remote?: string;
+}
+
+let nextId = 1;
+
+/**
+ * One client connection: decodes commands, answers them in order, receives
+ * pushes from the hub within an outbound budget, and times out when idle.
+ *
+ * @example
+ * ```ts
+ * import { Duplex } from 'node:stream';
+ * const store = new SensorStore();
+ * const hub = new Hub<Session>(store);
+ * const session = new Session(socket, { store, hub });
+ * ```
+ */
+export class Session implements Subscriber {
+  /** Client id, unique within the process. */
+  readonly id: number;
+  /** The peer's address (`host:port`), or a label for in-memory streams. */
+  readonly remote: string;
+  /** Pushes dropped for this client because it was over its budget. */
+  dropped = 0;
+
+  readonly #stream: Duplex;
+  readonly #store: SensorStore;
+  readonly #hub: Hub<Session>;
+  readonly #counters: Counters;
+  readonly #limits: SessionLimits;
+  readonly #stats: () => object;
+  readonly #scheduler: WriteScheduler;
+  readonly #logger: Logger;
+  readonly #context: SessionContext;
+  readonly #decoder: CommandDecoder;
+
+  /** Lines appended and not yet handed to the stream (ASCII: length = bytes). */
+  #pending = '';
+  #scheduled = false;
+  #awaitingDrain = false;
+  #inputPaused = false;
+  #closing = false;
+  #closed = false;
+  #reason: SessionCloseReason | undefined;
+  #drainTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #lingerTimer: NodeJS.Timeout | undefined;
+
+  constructor(stream: Duplex, context: SessionContext, info: SessionInfo = {}) {
+    this.id = info.id ?? nextId++;
+    this.remote = info.remote ?? 'stream';
+    this.#stream = stream;
+    this.#context = context;
+    this.#store = context.store;
+    this.#hub = context.hub;
+    this.#counters = context.counters ?? new Counters();
+    this.#limits = { ...pickLimits(DEFAULTS), maxHistoryReply: context.store.historyCapacity, ...context.limits };
+    this.#scheduler = context.scheduler ?? new WriteScheduler();
+    this.#logger = context.logger ?? silentLogger;
+    this.#stats = context.stats ?? (() => this.#defaultStats());
+    this.#decoder = new CommandDecoder({ maxLineBytes: this.#limits.maxLineBytes });
+    this.#counters.clients++;
+    this.#counters.clientsTotal++;
+
+    stream.on('data', this.#onData);
+    stream.on('end', this.#onEnd);
+    stream.on('drain', this.#onDrain);
+    stream.on('error', this.#onError);
+    stream.on('close', this.#onClose);
+    this.#armIdle();
+  }
+
+  /** Whether the session is ending or has ended (no more replies or pushes). */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Whether the stream has closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes pending for this client: in the stream's buffer plus not flushed yet. */
+  get pendingBytes(): number {
+    return this.#stream.writableLength + this.#pending.length;
+  }
+
+  /** Patterns this client is subscribed with. */
+  get subscriptions(): number {
+    return this.#hub.subscriptionsOf(this);
+  }
+
+  /**
+   * Hub entry point: queues one `PUB` line unless that would take the client
+   * past its outbound budget, in which case the line is dropped and counted.
+   */
+  push(line: string): boolean {
+    if (this.#closing) return false;
+    const streamBytes = this.#stream.writableLength;
+    if (streamBytes + this.#pending.length + line.length > this.#limits.outboundBudgetBytes) {
+      this.dropped++;
+      this.#counters.pushesDropped++;
+      this.#armDrainTimer();
+      return false;
+    }
+    // The stream emptied without ever signalling backpressure: the client kept up.
+    if (streamBytes === 0 && !this.#awaitingDrain && this.#drainTimer !== undefined) this.#disarmDrainTimer();
+    this.#pending += line;
+    this.#counters.pushesSent++;
+    this.#schedule();
+    return true;
+  }
+
+  /** Hands everything appended so far to the stream (the scheduler calls it once per turn). */
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#pending.length === 0 || this.#awaitingDrain) return;
+    const stream = this.#stream;
+    if (stream.destroyed || stream.writableEnded) {
+      this.#pending = '';
+      return;
+    }
+    const data = this.#pending;
+    this.#pending = '';
+    if (!stream.write(data)) {
+      this.#awaitingDrain = true;
+      this.#armDrainTimer();
+    }
+  }
+
+  /** Ends the session as the server shuts down: `ERR shutting-down`, then the stream ends. */
+  shutdown(): void {
+    this.#closeWith('shutting-down', 'server closing', 'shutting-down');
+  }
+
+  /** Destroys the stream at once (stragglers after the close grace period). */
+  destroy(): void {
+    this.#reason ??= 'destroyed';
+    this.#closing = true;
+    this.#stream.destroy();
+  }
+
+  // ---- input --------------------------------------------------------------
+
+  readonly #onData = (chunk: Buffer | string): void => {
+    if (this.#closing) return; // ending: input is read and discarded
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    const commands = this.#decoder.push(bytes);
+    if (commands.length > 0) this.#idleTimer?.refresh();
+    for (const command of commands) {
+      if (this.#closing) break;
+      this.#handle(command);
+    }
+    if (!this.#closing && this.#awaitingDrain && this.pendingBytes > this.#limits.outboundBudgetBytes) {
+      // Replies are never dropped, so a client that pipelines commands without reading is held here.
+      this.#inputPaused = true;
+      this.#stream.pause();
+    }
+  };
+
+  #handle(command: Command): void {
+    this.#counters.commands++;
+    switch (command.kind) {
+      case 'poll': {
+        // §2.2 legacy poll: the latest value of sensor `default`, or `nan`.
+        this.#counters.polls++;
+        this.#reply(encodePollReply(this.#store.get(DEFAULT_SENSOR)?.lastValue));
+        return;
+      }
+      case 'ping':
+        this.#reply(encodePong());
+        return;
+      case 'get': {
+        const sensor = this.#store.get(command.name);
+        if (sensor === undefined) return this.#error('not-found', command.name);
+        this.#reply(encodeValFields(sensor.name, sensor.lastValue, sensor.lastTimestampMs, sensor.seq));
+        return;
+      }
+      case 'list': {
+        const match = command.pattern === undefined ? undefined : compilePattern(command.pattern);
+        let out = '';
+        for (const sensor of this.#store) {
+          if (match === undefined || match(sensor.name)) out += encodeSensor(sensor.summary());
+        }
+        this.#reply(out + encodeEnd());
+        return;
+      }
+      case 'hist': {
+        const sensor = this.#store.get(command.name);
+        if (sensor === undefined) return this.#error('not-found', command.name);
+        const max = this.#limits.maxHistoryReply;
+        let out = '';
+        sensor.forEachRecent(Math.min(command.count ?? max, max), (value, ts, seq) => {
+          out += encodeValFields(sensor.name, value, ts, seq);
+        });
+        this.#reply(out + encodeEnd());
+        return;
+      }
+      case 'sub':
+        return this.#subscribe(command.pattern, command.backlog ?? 0);
+      case 'unsub': {
+        const removed = this.#hub.unsubscribe(this, command.pattern);
+        this.#reply(encodeOk('UNSUB', removed));
+        if (this.#hub.subscriptionsOf(this) === 0) this.#armIdle();
+        return;
+      }
+      case 'stats': {
+        let out = '';
+        for (const [key, value] of Object.entries(this.#stats())) {
+          if (typeof value === 'number' || typeof value === 'string') out += encodeStat(key, value);
+        }
+        this.#reply(out + encodeEnd());
+        return;
+      }
+      case 'quit':
+        this.#append(encodeBye());
+        this.#end('quit');
+        return;
+      case 'invalid':
+        return this.#error(command.code, command.detail);
+    }
+  }
+
+  #subscribe(pattern: string, backlog: number): void {
+    const max = this.#limits.maxSubscriptionsPerClient;
+    if (!this.#hub.isSubscribed(this, pattern) && this.#hub.subscriptionsOf(this) >= max) {
+      return this.#error('too-many-subscriptions', `at most ${max} patterns per client`);
+    }
+    this.#reply(encodeOk('SUB', pattern));
+    const count = Math.min(backlog, this.#limits.maxHistoryReply);
+    if (count > 0) {
+      // §2.2 SUB backlog: recent readings of each matching sensor, before any live one.
+      // They are pushes: they count against the budget like live readings.
+      const match = compilePattern(pattern);
+      for (const sensor of this.#store) {
+        if (!match(sensor.name)) continue;
+        sensor.forEachRecent(count, (value, ts, seq) => {
+          this.push(encodePubFields(sensor.name, value, ts, seq));
+        });
+      }
+    }
+    this.#hub.subscribe(this, pattern);
+    this.#disarmIdle();
+  }
+
+  /** `ERR <code> <detail>`; the codes of §2.2's closing list end the connection after the line. */
+  #error(code: ErrorCode, detail: string): void {
+    this.#counters.commandErrors++;
+    if (closes(code)) this.#closeWith(code, detail, code as SessionCloseReason);
+    else this.#reply(encodeError(code, detail));
+  }
+
+  // ---- output -------------------------------------------------------------
+
+  #reply(line: string): void {
+    if (!this.#closing) this.#append(line);
+  }
+
+  #append(line: string): void {
+    this.#pending += line;
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    this.#scheduler.schedule(this);
+  }
+
+  readonly #onDrain = (): void => {
+    this.#awaitingDrain = false;
+    this.#disarmDrainTimer();
+    if (this.#closing) return;
+    this.flush();
+    if (this.#inputPaused && !this.#awaitingDrain) {
+      this.#inputPaused = false;
+      this.#stream.resume();
+    }
+  };
+
+  #armDrainTimer(): void {
+    if (this.#drainTimer !== undefined || this.#closing) return;
+    this.#drainTimer = setTimeout(this.#onDrainTimeout, clampMs(this.#limits.drainTimeoutMs));
+    this.#drainTimer.unref();
+  }
+
+  #disarmDrainTimer(): void {
+    if (this.#drainTimer === undefined) return;
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+  }
+
+  readonly #onDrainTimeout = (): void => {
+    this.#drainTimer = undefined;
+    if (this.#closing) return;
+    const stream = this.#stream;
+    if (!this.#awaitingDrain && stream.writableLength === 0) return; // caught up without a 'drain' event
+    // §3: a client that does not drain within drainTimeoutMs is disconnected with ERR slow-consumer.
+    this.#counters.slowConsumerDisconnects++;
+    this.#logger.warn({ id: this.id, remote: this.remote, pendingBytes: this.pendingBytes }, 'slow consumer');
+    this.#context.onSlowConsumer?.(this);
+    this.#beginClose('slow-consumer');
+    this.#pending = '';
+    if (!stream.destroyed && !stream.writableEnded) stream.write(encodeError('slow-consumer', 'output buffer full'));
+    stream.destroy();
+  };
+
+  // ---- lifetime -----------------------------------------------------------
+
+  #armIdle(): void {
+    const ms = this.#limits.idleTimeoutMs;
+    if (ms <= 0 || this.#closing || this.#idleTimer !== undefined) return;
+    this.#idleTimer = setTimeout(this.#onIdle, clampMs(ms));
+    this.#idleTimer.unref();
+  }
+
+  #disarmIdle(): void {
+    if (this.#idleTimer === undefined) return;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  readonly #onIdle = (): void => {
+    this.#idleTimer = undefined;
+    if (this.#closing || this.#hub.subscriptionsOf(this) > 0) return;
+    this.#counters.idleDisconnects++;
+    this.#closeWith('idle-timeout', `no command for ${this.#limits.idleTimeoutMs} ms`, 'idle-timeout');
+  };
+
+  /** Stops replies and pushes; the stream is ended or destroyed by the caller. */
+  #beginClose(reason: SessionCloseReason): void {
+    this.#closing = true;
+    this.#reason ??= reason;
+    this.#disarmIdle();
+    this.#disarmDrainTimer();
+    this.#hub.remove(this);
+  }
+
+  #closeWith(code: ErrorCode, detail: string, reason: SessionCloseReason): void {
+    if (this.#closing) return;
+    this.#append(encodeError(code, detail));
+    this.#end(reason);
+  }
+
+  /** Writes what is pending, ends the stream, and destroys it if the peer has not closed after the grace period. */
+  #end(reason: SessionCloseReason): void {
+    this.#beginClose(reason);
+    const stream = this.#stream;
+    if (this.#inputPaused) {
+      this.#inputPaused = false;
+      stream.resume(); // read and discard until the peer closes
+    }
+    if (stream.destroyed) return;
+    const data = this.#pending;
+    this.#pending = '';
+    if (!stream.writableEnded) {
+      if (data.length > 0) stream.end(data);
+      else stream.end();
+    }
+    if (this.#lingerTimer === undefined) {
+      this.#lingerTimer = setTimeout(() => stream.destroy(), clampMs(this.#limits.closeGraceMs));
+      this.#lingerTimer.unref();
+    }
+  }
+
+  readonly #onEnd = (): void => {
+    // The peer half-closed: answer what it sent, then close our side.
+    if (!this.#closing) this.#end('peer-closed');
+  };
+
+  readonly #onError = (err: Error): void => {
+    this.#reason ??= 'error';
+    this.#logger.debug({ id: this.id, remote: this.remote, err }, 'client stream error');
+  };
+
+  readonly #onClose = (): void => {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#beginClose('peer-closed');
+    this.#pending = '';
+    if (this.#lingerTimer !== undefined) clearTimeout(this.#lingerTimer);
+    this.#counters.clients--;
+    this.#context.onClose?.(this, this.#reason ?? 'peer-closed');
+  };
+
+  #defaultStats(): object {
+    const loss = this.#store.loss;
+    return buildStats(this.#counters, {
+      uptimeMs: 0,
+      sensors: this.#store.size,
+      sensorsMax: this.#store.maxSensors,
+      subscriptions: this.#hub.subscriptionCount,
+      seqLost: loss.lost,
+      seqDuplicate: loss.duplicate,
+      seqLate: loss.late,
+      seqRestarts: loss.restarts,
+      recvBufferBytes: 0,
+      historyCapacity: this.#store.historyCapacity,
+    });
+  }
+}
+
+/** §2.2: the errors after which the server closes the connection (the protocol's list, plus too-many-subscriptions per DESIGN §2.2). */
+function closes(code: ErrorCode): boolean {
+  return CLOSING_ERROR_CODES.has(code) || code === 'too-many-subscriptions';
+}
+
+function clampMs(ms: number): number {
+  return Math.min(Math.max(ms, 1), MAX_TIMER_MS);
+}
+
+function pickLimits(o: Readonly<SessionLimits>): SessionLimits {
+  return {
+    maxLineBytes: o.maxLineBytes,
+    maxSubscriptionsPerClient: o.maxSubscriptionsPerClient,
+    outboundBudgetBytes: o.outboundBudgetBytes,
+    drainTimeoutMs: o.drainTimeoutMs,
+    idleTimeoutMs: o.idleTimeoutMs,
+    maxHistoryReply: o.maxHistoryReply,
+    closeGraceMs: o.closeGraceMs,
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * Self-monitoring counters (§3 "every counter in STATS"). The server keeps
+ * one {@link Counters} object whose fields the hot paths increment; STATS and
+ * `server.stats()` read them into a plain object with snake_case keys.
+ */
+import { REJECT_REASONS, type RejectReason } from '@opc-lite/protocol';
+
+/** `rejected_<reason>` with `-` written as `_`, for every reject reason. */
+export type RejectedStatKey = `rejected_${string}`;
+
+/**
+ * Every counter and gauge the server reports, as `STATS` prints them (see the
+ * README for the meaning of each).
+ *
+ * @example
+ * ```ts
+ * const s: OpcServerStats = server.stats();
+ * console.log(s.readings_accepted, s.rejected_bad_number);
+ * ```
+ */
+export interface OpcServerStats {
+  uptime_ms: number;
+  datagrams_received: number;
+  bytes_received: number;
+  readings_accepted: number;
+  readings_rejected: number;
+  rejected_bad_number: number;
+  rejected_bad_name: number;
+  rejected_bad_timestamp: number;
+  rejected_bad_sequence: number;
+  rejected_bad_syntax: number;
+  rejected_unsupported_type: number;
+  rejected_line_too_long: number;
+  rejected_too_many_sensors: number;
+  sensors: number;
+  sensors_max: number;
+  clients: number;
+  clients_total: number;
+  clients_rejected: number;
+  commands: number;
+  command_errors: number;
+  polls: number;
+  pushes_sent: number;
+  pushes_dropped: number;
+  slow_consumer_disconnects: number;
+  idle_disconnects: number;
+  subscriptions: number;
+  seq_lost: number;
+  seq_duplicate: number;
+  seq_late: number;
+  seq_restarts: number;
+  udp_errors: number;
+  recv_buffer_bytes: number;
+  history_capacity: number;
+  [key: RejectedStatKey]: number;
+}
+
+/**
+ * The mutable counters the server's parts increment.
+ *
+ * @example
+ * ```ts
+ * const counters = new Counters();
+ * counters.commands++;
+ * ```
+ */
+export class Counters {
+  datagramsReceived = 0;
+  bytesReceived = 0;
+  readingsAccepted = 0;
+  readingsRejected = 0;
+  /** Rejected readings by reason. */
+  readonly rejected: Record<RejectReason, number>;
+  clients = 0;
+  clientsTotal = 0;
+  clientsRejected = 0;
+  commands = 0;
+  commandErrors = 0;
+  polls = 0;
+  pushesSent = 0;
+  pushesDropped = 0;
+  slowConsumerDisconnects = 0;
+  idleDisconnects = 0;
+  udpErrors = 0;
+
+  constructor() {
+    const rejected = {} as Record<RejectReason, number>;
+    for (const reason of REJECT_REASONS) rejected[reason] = 0;
+    this.rejected = rejected;
+  }
+}
+
+/** Gauges that live outside {@link Counters}. */
+export interface StatsGauges {
+  uptimeMs: number;
+  sensors: number;
+  sensorsMax: number;
+  subscriptions: number;
+  seqLost: number;
+  seqDuplicate: number;
+  seqLate: number;
+  seqRestarts: number;
+  recvBufferBytes: number;
+  historyCapacity: number;
+}
+
+/**
+ * Builds the STATS object, keys in a stable, documented order.
+ *
+ * @example
+ * ```ts
+ * const stats = buildStats(counters, gauges);
+ * ```
+ */
+export function buildStats(c: Counters, g: StatsGauges): OpcServerStats {
+  const out: Record<string, number> = {
+    uptime_ms: g.uptimeMs,
+    datagrams_received: c.datagramsReceived,
+    bytes_received: c.bytesReceived,
+    readings_accepted: c.readingsAccepted,
+    readings_rejected: c.readingsRejected,
+  };
+  for (const reason of REJECT_REASONS) out[`rejected_${reason.replaceAll('-', '_')}`] = c.rejected[reason];
+  Object.assign(out, {
+    sensors: g.sensors,
+    sensors_max: g.sensorsMax,
+    clients: c.clients,
+    clients_total: c.clientsTotal,
+    clients_rejected: c.clientsRejected,
+    commands: c.commands,
+    command_errors: c.commandErrors,
+    polls: c.polls,
+    pushes_sent: c.pushesSent,
+    pushes_dropped: c.pushesDropped,
+    slow_consumer_disconnects: c.slowConsumerDisconnects,
+    idle_disconnects: c.idleDisconnects,
+    subscriptions: g.subscriptions,
+    seq_lost: g.seqLost,
+    seq_duplicate: g.seqDuplicate,
+    seq_late: g.seqLate,
+    seq_restarts: g.seqRestarts,
+    udp_errors: c.udpErrors,
+    recv_buffer_bytes: g.recvBufferBytes,
+    history_capacity: g.historyCapacity,
+  });
+  return out as unknown as OpcServerStats;
+}

@@ -1,0 +1,241 @@
+/**
+ * The sensor store: the latest reading and a bounded history per sensor (§3
+ * "Store").
+ *
+ * How it works: a `Map` from sensor name to a {@link Sensor}. Each sensor
+ * keeps three column ring buffers (value, timestamp, server seq), each one
+ * `Float64Array` allocated when the sensor is created, so storing a reading
+ * writes three numbers and allocates nothing. A `Map` (not a plain object)
+ * makes `__proto__` and `constructor` ordinary sensor names.
+ */
+import { Float64RingBuffer } from '@opc-lite/ring-buffer';
+import type { Reading, SensorSummary } from '@opc-lite/protocol';
+import { LossTracker, type LossCounts } from './loss.js';
+
+/**
+ * One sensor: its latest reading, its history and its loss counters. Read it
+ * through {@link SensorStore.get}; only the store writes to it.
+ *
+ * @example
+ * ```ts
+ * const ramp = store.get('ramp');
+ * if (ramp) console.log(ramp.lastValue, ramp.seq, ramp.history(20));
+ * ```
+ */
+export class Sensor {
+  /** The sensor name (§2: 1 to 128 bytes of `A-Z a-z 0-9 _ . - /`). */
+  readonly name: string;
+  /** Index in creation order, from 0 (dense: usable as an array index). */
+  readonly id: number;
+  /** Server sequence number of the latest reading: per sensor, from 1, +1 per stored reading. 0 before any. */
+  seq = 0;
+  /** Value of the latest reading, NaN before any. */
+  lastValue = Number.NaN;
+  /** Timestamp (Unix epoch ms) of the latest reading, NaN before any. */
+  lastTimestampMs = Number.NaN;
+  /** Loss accounting from the sender's sequence numbers (see `loss.ts`). */
+  readonly loss: LossCounts;
+  /** @internal */
+  readonly tracker: LossTracker;
+  readonly #values: Float64RingBuffer;
+  readonly #timestamps: Float64RingBuffer;
+  readonly #seqs: Float64RingBuffer;
+
+  /** @internal Created by {@link SensorStore}. */
+  constructor(name: string, id: number, historyCapacity: number, totals: LossCounts) {
+    this.name = name;
+    this.id = id;
+    this.#values = new Float64RingBuffer(historyCapacity);
+    this.#timestamps = new Float64RingBuffer(historyCapacity);
+    this.#seqs = new Float64RingBuffer(historyCapacity);
+    this.tracker = new LossTracker(totals);
+    this.loss = this.tracker;
+  }
+
+  /** Readings stored since the sensor appeared (equals {@link seq}). */
+  get count(): number {
+    return this.seq;
+  }
+
+  /** Readings currently held in the history (at most the history capacity). */
+  get size(): number {
+    return this.#values.size;
+  }
+
+  /** @internal Stores one reading; returns its server seq. Allocation-free. */
+  append(value: number, timestampMs: number): number {
+    const seq = ++this.seq;
+    this.lastValue = value;
+    this.lastTimestampMs = timestampMs;
+    this.#values.push(value);
+    this.#timestamps.push(timestampMs);
+    this.#seqs.push(seq);
+    return seq;
+  }
+
+  /** Value of the history entry at `index` (0 = oldest held, -1 = newest), or undefined. */
+  valueAt(index: number): number | undefined {
+    return this.#values.at(index);
+  }
+
+  /** Timestamp (ms) of the history entry at `index`, or undefined. */
+  timestampAt(index: number): number | undefined {
+    return this.#timestamps.at(index);
+  }
+
+  /** Server seq of the history entry at `index`, or undefined. */
+  seqAt(index: number): number | undefined {
+    return this.#seqs.at(index);
+  }
+
+  /**
+   * Calls `fn` for the newest `n` readings held (fewer if the history is
+   * shorter), oldest first, without building objects.
+   */
+  forEachRecent(n: number, fn: (value: number, timestampMs: number, seq: number) => void): void {
+    const size = this.#values.size;
+    const count = Math.max(0, Math.min(Math.floor(n), size));
+    for (let i = size - count; i < size; i++) {
+      fn(this.#values.at(i)!, this.#timestamps.at(i)!, this.#seqs.at(i)!);
+    }
+  }
+
+  /** The latest reading as an object, or undefined before the first one. */
+  latest(): Reading | undefined {
+    if (this.seq === 0) return undefined;
+    return { name: this.name, value: this.lastValue, timestampMs: this.lastTimestampMs, seq: this.seq };
+  }
+
+  /** The newest `n` readings held (all by default), oldest first. Allocates: for queries, not the hot path. */
+  history(n: number = this.#values.size): Reading[] {
+    const out: Reading[] = [];
+    this.forEachRecent(n, (value, timestampMs, seq) => out.push({ name: this.name, value, timestampMs, seq }));
+    return out;
+  }
+
+  /** What `LIST` prints for this sensor. */
+  summary(): SensorSummary {
+    return { name: this.name, count: this.seq, lastTimestampMs: this.lastTimestampMs, lastValue: this.lastValue };
+  }
+}
+
+/**
+ * Options of a {@link SensorStore}.
+ *
+ * @example
+ * ```ts
+ * const options: SensorStoreOptions = { historyCapacity: 100, maxSensors: 10 };
+ * ```
+ */
+export interface SensorStoreOptions {
+  /** Readings kept per sensor (default 1000). */
+  historyCapacity?: number;
+  /** Sensors the store accepts; a reading for a new sensor past it is refused (default 10 000). */
+  maxSensors?: number;
+  /** Clock for readings that carry no timestamp, Unix epoch ms (default `Date.now`). */
+  now?: () => number;
+  /** Called once when a sensor is created, before its first reading is stored. */
+  onSensor?: (sensor: Sensor) => void;
+}
+
+/** Why {@link SensorStore.ingest} did not store a reading. */
+export type IngestDropReason = 'duplicate' | 'too-many-sensors';
+
+/**
+ * All sensors of a server.
+ *
+ * @example
+ * ```ts
+ * const store = new SensorStore({ historyCapacity: 100 });
+ * store.ingest('ramp', 0.5, Number.NaN, -1); // NaN timestamp = now, -1 = no sender-seq
+ * store.get('ramp')?.lastValue; // 0.5
+ * ```
+ */
+export class SensorStore {
+  /** Readings kept per sensor. */
+  readonly historyCapacity: number;
+  /** Most sensors the store accepts. */
+  readonly maxSensors: number;
+  /** Loss counters summed over all sensors. */
+  readonly loss: LossCounts = { lost: 0, duplicate: 0, late: 0, restarts: 0 };
+  /**
+   * Why the last {@link ingest} call returned undefined (meaningful only
+   * right after such a call; read it instead of allocating a result object).
+   */
+  lastDropReason: IngestDropReason | undefined = undefined;
+  readonly #sensors = new Map<string, Sensor>();
+  readonly #byId: Sensor[] = [];
+  readonly #now: () => number;
+  readonly #onSensor: ((sensor: Sensor) => void) | undefined;
+
+  constructor(options: SensorStoreOptions = {}) {
+    this.historyCapacity = options.historyCapacity ?? 1000;
+    this.maxSensors = options.maxSensors ?? 10_000;
+    if (!Number.isInteger(this.historyCapacity) || this.historyCapacity < 1 || this.historyCapacity > 2 ** 31 - 1) {
+      throw new RangeError(`historyCapacity must be an integer from 1 to 2147483647 (got ${this.historyCapacity})`);
+    }
+    if (!Number.isInteger(this.maxSensors) || this.maxSensors < 0) {
+      throw new RangeError(`maxSensors must be a non-negative integer (got ${this.maxSensors})`);
+    }
+    this.#now = options.now ?? Date.now;
+    this.#onSensor = options.onSensor;
+  }
+
+  /** Number of sensors. */
+  get size(): number {
+    return this.#sensors.size;
+  }
+
+  /**
+   * Stores one reading, creating its sensor on first sight. `timestampMs` NaN
+   * means "now" (the store's clock); `senderSeq` -1 means none was sent.
+   * Returns the sensor the reading was stored in, or undefined when it was
+   * not stored ({@link lastDropReason} says why). The name is not validated
+   * here: the parser already did.
+   */
+  ingest(name: string, value: number, timestampMs: number, senderSeq: number): Sensor | undefined {
+    let sensor = this.#sensors.get(name);
+    if (sensor === undefined) {
+      if (this.#sensors.size >= this.maxSensors) {
+        this.lastDropReason = 'too-many-sensors';
+        return undefined;
+      }
+      sensor = new Sensor(name, this.#byId.length, this.historyCapacity, this.loss);
+      this.#sensors.set(name, sensor);
+      this.#byId.push(sensor);
+      this.#onSensor?.(sensor);
+    }
+    if (!sensor.tracker.observe(senderSeq)) {
+      this.lastDropReason = 'duplicate';
+      return undefined;
+    }
+    sensor.append(value, timestampMs === timestampMs ? timestampMs : this.#now());
+    return sensor;
+  }
+
+  /** The sensor called `name`, or undefined. */
+  get(name: string): Sensor | undefined {
+    return this.#sensors.get(name);
+  }
+
+  /** Whether a sensor called `name` exists. */
+  has(name: string): boolean {
+    return this.#sensors.has(name);
+  }
+
+  /** The sensor with creation index `id`, or undefined. */
+  byId(id: number): Sensor | undefined {
+    return this.#byId[id];
+  }
+
+  /** Sensors in creation order, optionally filtered by a name predicate (e.g. a compiled pattern). */
+  list(filter?: (name: string) => boolean): Sensor[] {
+    if (filter === undefined) return this.#byId.slice();
+    return this.#byId.filter((s) => filter(s.name));
+  }
+
+  /** Sensors in creation order. */
+  [Symbol.iterator](): IterableIterator<Sensor> {
+    return this.#byId.values();
+  }
+}
