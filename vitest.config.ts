@@ -32,6 +32,7 @@ export default defineConfig({
       project('apps/opc-server', 'opc-server'),
       project('apps/sensor', 'opc-sensor'),
       project('apps/reader', 'opc-reader'),
+      project('tests/reliability', 'reliability'),
     ],
     testTimeout: 20_000,
     hookTimeout: 20_000,
