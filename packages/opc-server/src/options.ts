@@ -193,9 +193,9 @@ export function resolveOptions(options: OpcServerOptions = {}): ResolvedOptions 
   }
   const now = given.now;
   if (now !== undefined && typeof now !== 'function') throw new TypeError(`now must be a function (got ${typeof now})`);
-  out.logger = (logger as Logger | undefined) ?? silentLogger;
+  out.logger = logger ?? silentLogger;
   out.signal = signal;
-  out.now = (now as (() => number) | undefined) ?? Date.now;
+  out.now = now ?? Date.now;
   return out as unknown as ResolvedOptions;
 }
 

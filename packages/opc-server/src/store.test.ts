@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { SensorStore } from './store.js';
+import { SensorStore, type Sensor } from './store.js';
 
 const NOW = 1_764_316_800_000;
 
@@ -85,12 +85,12 @@ describe('SensorStore', () => {
   });
 
   it('reports each new sensor once, in creation order, with dense ids', () => {
-    const onSensor = vi.fn();
+    const onSensor = vi.fn<(sensor: Sensor) => void>();
     const s = new SensorStore({ onSensor });
     s.ingest('x', 1, Number.NaN, -1);
     s.ingest('y', 1, Number.NaN, -1);
     s.ingest('x', 2, Number.NaN, -1);
-    expect(onSensor.mock.calls.map(([sensor]: [{ name: string; id: number }]) => [sensor.name, sensor.id])).toEqual([
+    expect(onSensor.mock.calls.map(([sensor]) => [sensor.name, sensor.id])).toEqual([
       ['x', 0],
       ['y', 1],
     ]);

@@ -43,7 +43,10 @@ class End extends Duplex {
 }
 
 /**
- * Two connected streams. `highWaterMark` (bytes) applies to both directions.
+ * Two connected streams, `[server, client]`. `highWaterMark` (bytes) applies
+ * to both directions. The server end allows half-open streams (as the
+ * server's TCP listener does); the client end, like a default `net.Socket`,
+ * ends its side when the server ends.
  *
  * @example
  * ```ts
@@ -55,7 +58,7 @@ class End extends Duplex {
 export function duplexPair(options: { highWaterMark?: number } = {}): [Duplex, Duplex] {
   const hwm = options.highWaterMark ?? 16 * 1024;
   const a = new End({ highWaterMark: hwm, allowHalfOpen: true, decodeStrings: true });
-  const b = new End({ highWaterMark: hwm, allowHalfOpen: true, decodeStrings: true });
+  const b = new End({ highWaterMark: hwm, allowHalfOpen: false, decodeStrings: true });
   a.peer = b;
   b.peer = a;
   return [a, b];
