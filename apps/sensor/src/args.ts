@@ -127,7 +127,7 @@ Options:
 
 Each reading is sent as a native line "<name> <value> <unix-seconds> <seq>": the
 timestamp is the sample's due time and seq counts from 1, so the server can account
-for lost readings. Negative values need "=": --offset=-1 (or --offset -1).
+for lost readings. A value that starts with "-" and is not a number needs "=": --name=-x.
 
 Examples:
   opc-sensor 127.0.0.1 7330 0.05                       the seed's Medidor, as native lines
@@ -272,7 +272,7 @@ type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean
  * mistake becomes one sentence naming the flag, whatever Node's wording.
  */
 function tokenize(argv: readonly string[]): { values: Values; positionals: string[] } {
-  const args = joinNegativeValues(argv);
+  const args = [...argv];
   const { tokens } = parseArgs({
     args,
     options: OPTIONS,
@@ -308,43 +308,19 @@ function tokenize(argv: readonly string[]): { values: Values; positionals: strin
       values[name] = true;
     } else if (token.value === undefined) {
       firstError ??= new UsageError(`${rawName} needs a value`);
+    } else if (token.inlineValue === false && token.value.startsWith('-') && !DECIMAL.test(token.value)) {
+      // As strict parseArgs: `--name --legacy` is a forgotten value, not a sensor called "--legacy";
+      // a negative number (`--offset -1`) is clearly a value.
+      firstError ??= new UsageError(
+        `${rawName} needs a value (write ${rawName}=${truncate(token.value)} for one that starts with "-")`,
+      );
     } else {
       values[name] = token.value;
     }
   }
   // --help/--version win over a mistake elsewhere on the line.
   if (firstError !== undefined && values.help !== true && values.version !== true) throw firstError;
-  return { values: values as Values, positionals };
-}
-
-/**
- * parseArgs refuses `--offset -1` as ambiguous; a number after a value-taking
- * flag is clearly its value, so `--offset -1` becomes `--offset=-1`.
- */
-function joinNegativeValues(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--') {
-      out.push(...argv.slice(i));
-      break;
-    }
-    const next = argv[i + 1];
-    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
-    if (
-      name !== undefined &&
-      isOptionName(name) &&
-      OPTIONS[name].type === 'string' &&
-      next?.startsWith('-') === true &&
-      DECIMAL.test(next)
-    ) {
-      out.push(`${arg}=${next}`);
-      i++;
-    } else {
-      out.push(arg);
-    }
-  }
-  return out;
+  return { values, positionals };
 }
 
 function pick(

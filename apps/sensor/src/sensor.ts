@@ -116,7 +116,7 @@ export async function runSensor(run: {
       packer.tryAppend(line);
     }
     // Send now unless the next sample is already due: then it joins this datagram.
-    if (packer.lines >= batchMax || tick.dueTime + options.intervalMs > clock.now()) await flush();
+    if (packer.lines >= batchMax || ticks.overdue === 0) await flush();
   }
   await flush();
   summary.lateTicks = ticks.late;
