@@ -1,7 +1,7 @@
 /**
  * Error codes a server sends in `ERR <code> <detail>` replies (§2.2). The list
- * is closed: clients may switch on it. The last four close the connection
- * after the line is sent.
+ * is closed: clients may switch on it. Those in {@link CLOSING_ERROR_CODES}
+ * close the connection after the line is sent.
  *
  * @example
  * ```ts
@@ -25,7 +25,10 @@ export const ERROR_CODES = Object.freeze([
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
- * Error codes after which the server closes the connection.
+ * Error codes after which the server closes the connection: the client's
+ * state or the server's leaves nothing to continue with. The others
+ * (`unknown-command`, `bad-args`, `not-found`) answer one command and the
+ * connection goes on.
  *
  * @example
  * ```ts
@@ -35,6 +38,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  */
 export const CLOSING_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'line-too-long',
+  'too-many-subscriptions',
   'slow-consumer',
   'server-busy',
   'idle-timeout',
