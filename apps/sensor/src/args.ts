@@ -110,7 +110,7 @@ Options:
   --host <host>        server host or address
   --port <port>        server UDP port, 1..65535
   --interval <s>       seconds between samples (same as delta_t), e.g. 0.01 for 100 Hz
-  --name <sensor>      sensor name (default ${DEFAULTS.name}); A-Z a-z 0-9 _ . - /, up to 128 characters
+  --name <sensor>      sensor name (default "${DEFAULTS.name}"): A-Z a-z 0-9 _ . - /, up to 128 characters
   --period <s>         waveform period in seconds (default ${DEFAULTS.periodSeconds})
   --amplitude <a>      peak-to-peak amplitude (default ${DEFAULTS.amplitude})
   --offset <o>         lowest value (default ${DEFAULTS.offset}); values span offset..offset+amplitude
