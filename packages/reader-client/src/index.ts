@@ -1,1 +1,17 @@
-export const placeholder = 'reader-client';
+/**
+ * @opc-lite/reader-client — poll, query and subscribe to an opc-lite server
+ * over TCP (§2.2, §4). The terminal chart lives in the `./tui` subpath, so
+ * this entry never loads blessed.
+ */
+export { connect, OpcClient } from './client.js';
+export type { ConnectionState, OpcClientEvents, RequestOptions } from './client.js';
+export { pollOnce } from './poll-once.js';
+export type { PollOnceOptions } from './poll-once.js';
+export { Subscription } from './subscription.js';
+export type { SubscribeOptions } from './subscription.js';
+export { backoffDelayMs, DEFAULTS, RECONNECT_DEFAULTS } from './options.js';
+export type { ConnectOptions, ReconnectOptions } from './options.js';
+export { ConnectionError, TimeoutError, UnexpectedReplyError } from './errors.js';
+export type { StatsRecord } from './request.js';
+export { ProtocolError } from '@opc-lite/protocol';
+export type { Reading, SensorSummary } from '@opc-lite/protocol';

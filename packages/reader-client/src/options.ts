@@ -1,0 +1,232 @@
+import { DEFAULT_PORT } from '@opc-lite/protocol';
+
+/**
+ * Automatic reconnection: after the connection drops, wait
+ * `min(maxDelayMs, initialDelayMs · factor^(attempt-1))`, spread by ±`jitter`
+ * (a fraction), then try again, up to `maxAttempts` attempts in a row
+ * (unlimited by default).
+ *
+ * @example
+ * ```ts
+ * const client = await connect({ reconnect: { initialDelayMs: 50, maxDelayMs: 2000, factor: 2, jitter: 0.2 } });
+ * ```
+ */
+export interface ReconnectOptions {
+  /** Delay before the first attempt, in ms. Default 100. */
+  initialDelayMs?: number;
+  /** Upper bound for any delay, in ms. Default 5000. */
+  maxDelayMs?: number;
+  /** Growth of the delay per attempt (>= 1). Default 2. */
+  factor?: number;
+  /** Random spread of each delay, a fraction in [0, 1]: 0.2 means ±20 %. Default 0.2. */
+  jitter?: number;
+  /** Attempts in a row before giving up and closing the client. Default Infinity. */
+  maxAttempts?: number;
+}
+
+/**
+ * Options of {@link connect}.
+ *
+ * @example
+ * ```ts
+ * const client = await connect({ host: '127.0.0.1', port: 7330, requestTimeoutMs: 2000, reconnect: true });
+ * ```
+ */
+export interface ConnectOptions {
+  /** Server address. Default `'127.0.0.1'`. */
+  host?: string;
+  /** Server TCP port. Default 7330. */
+  port?: number;
+  /** Aborting it closes the client (and rejects `connect()` if still connecting). */
+  signal?: AbortSignal;
+  /** Limit for one connect attempt, in ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /** Limit for one request's reply, in ms, unless the call gives its own `timeoutMs`. Default 10000. */
+  requestTimeoutMs?: number;
+  /** How long `close()` waits for the server to answer `QUIT` and hang up, in ms. Default 2000. */
+  closeTimeoutMs?: number;
+  /** `true` for the default backoff, or its settings. Default `false`: a dropped connection closes the client. */
+  reconnect?: boolean | ReconnectOptions;
+  /** Requests in flight or waiting for a connection, at most; more are rejected with a RangeError. Default 10000. */
+  maxPendingRequests?: number;
+  /** Readings a subscription queues for a slow consumer before dropping the oldest. Default 1000. */
+  subscriptionQueueCapacity?: number;
+}
+
+/**
+ * Defaults of {@link ConnectOptions}.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULTS } from '@opc-lite/reader-client';
+ * DEFAULTS.port; // 7330
+ * ```
+ */
+export const DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: DEFAULT_PORT,
+  connectTimeoutMs: 5000,
+  requestTimeoutMs: 10_000,
+  closeTimeoutMs: 2000,
+  reconnect: false,
+  maxPendingRequests: 10_000,
+  subscriptionQueueCapacity: 1000,
+} as const);
+
+/**
+ * Defaults of {@link ReconnectOptions}, used when `reconnect` is `true`.
+ *
+ * @example
+ * ```ts
+ * import { RECONNECT_DEFAULTS } from '@opc-lite/reader-client';
+ * RECONNECT_DEFAULTS.maxDelayMs; // 5000
+ * ```
+ */
+export const RECONNECT_DEFAULTS = Object.freeze({
+  initialDelayMs: 100,
+  maxDelayMs: 5000,
+  factor: 2,
+  jitter: 0.2,
+  maxAttempts: Number.POSITIVE_INFINITY,
+} as const);
+
+export interface ResolvedReconnect {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  factor: number;
+  jitter: number;
+  maxAttempts: number;
+}
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  closeTimeoutMs: number;
+  reconnect: ResolvedReconnect | undefined;
+  maxPendingRequests: number;
+  subscriptionQueueCapacity: number;
+}
+
+/** Throws a TypeError unless `value` is a number, a RangeError unless it satisfies `ok`. */
+export function checkNumber(name: string, value: unknown, ok: (v: number) => boolean, rule: string): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  if (!ok(value)) throw new RangeError(`${name} must be ${rule}, got ${value}`);
+  return value;
+}
+
+const positiveFinite = (v: number): boolean => Number.isFinite(v) && v > 0;
+const positiveInteger = (v: number): boolean => Number.isInteger(v) && v >= 1;
+
+/** Applies {@link DEFAULTS} and validates, throwing TypeError/RangeError naming the option. */
+export function resolveOptions(options: ConnectOptions): ResolvedOptions {
+  const host = options.host ?? DEFAULTS.host;
+  if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string');
+  const port = checkNumber(
+    'port',
+    options.port ?? DEFAULTS.port,
+    (v) => Number.isInteger(v) && v >= 1 && v <= 65535,
+    'an integer in 1..65535',
+  );
+  const connectTimeoutMs = checkNumber(
+    'connectTimeoutMs',
+    options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+    positiveFinite,
+    'a finite number > 0',
+  );
+  const requestTimeoutMs = checkNumber(
+    'requestTimeoutMs',
+    options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+    positiveFinite,
+    'a finite number > 0',
+  );
+  const closeTimeoutMs = checkNumber(
+    'closeTimeoutMs',
+    options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
+    positiveFinite,
+    'a finite number > 0',
+  );
+  const maxPendingRequests = checkNumber(
+    'maxPendingRequests',
+    options.maxPendingRequests ?? DEFAULTS.maxPendingRequests,
+    positiveInteger,
+    'an integer >= 1',
+  );
+  const subscriptionQueueCapacity = checkNumber(
+    'subscriptionQueueCapacity',
+    options.subscriptionQueueCapacity ?? DEFAULTS.subscriptionQueueCapacity,
+    positiveInteger,
+    'an integer >= 1',
+  );
+  return {
+    host,
+    port,
+    connectTimeoutMs,
+    requestTimeoutMs,
+    closeTimeoutMs,
+    reconnect: resolveReconnect(options.reconnect ?? DEFAULTS.reconnect),
+    maxPendingRequests,
+    subscriptionQueueCapacity,
+  };
+}
+
+function resolveReconnect(option: boolean | ReconnectOptions): ResolvedReconnect | undefined {
+  if (option === false) return undefined;
+  if (option === true) return { ...RECONNECT_DEFAULTS };
+  if (typeof option !== 'object' || option === null) throw new TypeError('reconnect must be a boolean or an object');
+  const r: ResolvedReconnect = {
+    initialDelayMs: checkNumber(
+      'reconnect.initialDelayMs',
+      option.initialDelayMs ?? RECONNECT_DEFAULTS.initialDelayMs,
+      (v) => Number.isFinite(v) && v >= 0,
+      'a finite number >= 0',
+    ),
+    maxDelayMs: checkNumber(
+      'reconnect.maxDelayMs',
+      option.maxDelayMs ?? RECONNECT_DEFAULTS.maxDelayMs,
+      (v) => Number.isFinite(v) && v >= 0,
+      'a finite number >= 0',
+    ),
+    factor: checkNumber(
+      'reconnect.factor',
+      option.factor ?? RECONNECT_DEFAULTS.factor,
+      (v) => Number.isFinite(v) && v >= 1,
+      'a finite number >= 1',
+    ),
+    jitter: checkNumber(
+      'reconnect.jitter',
+      option.jitter ?? RECONNECT_DEFAULTS.jitter,
+      (v) => v >= 0 && v <= 1,
+      'in [0, 1]',
+    ),
+    maxAttempts: checkNumber(
+      'reconnect.maxAttempts',
+      option.maxAttempts ?? RECONNECT_DEFAULTS.maxAttempts,
+      (v) => v === Number.POSITIVE_INFINITY || positiveInteger(v),
+      'an integer >= 1 or Infinity',
+    ),
+  };
+  if (r.maxDelayMs < r.initialDelayMs) throw new RangeError('reconnect.maxDelayMs must be >= reconnect.initialDelayMs');
+  return r;
+}
+
+/**
+ * The wait before reconnect attempt `attempt` (1 for the first):
+ * exponential growth capped at `maxDelayMs`, then spread by ±`jitter` so that
+ * many clients dropped at once do not return in lockstep.
+ *
+ * @example
+ * ```ts
+ * backoffDelayMs(3, { initialDelayMs: 100, maxDelayMs: 5000, factor: 2, jitter: 0 }); // 400
+ * ```
+ */
+export function backoffDelayMs(
+  attempt: number,
+  options: Pick<ResolvedReconnect, 'initialDelayMs' | 'maxDelayMs' | 'factor' | 'jitter'>,
+  random: () => number = Math.random,
+): number {
+  const base = Math.min(options.maxDelayMs, options.initialDelayMs * options.factor ** Math.max(0, attempt - 1));
+  const spread = base * options.jitter * (2 * random() - 1);
+  return Math.max(0, Math.min(options.maxDelayMs, Math.round(base + spread)));
+}
