@@ -1,0 +1,85 @@
+// The issue's targets, checked against the medians of a run. A target whose
+// scenario (or reference) did not run is reported with met: undefined.
+import { micros, percent, si } from './lib/util.mjs';
+
+const find = (records, id, caseKey, kind, metric) => {
+  const rec = records.find((r) => r.scenario === id);
+  const kase = rec?.cases.find((c) => c.key === caseKey);
+  return kase?.summary?.[kind]?.[metric];
+};
+
+const x = (v) => (Number.isFinite(v) ? `×${v.toFixed(2)}` : 'n/a');
+
+/** @returns {{ name: string, met: boolean | undefined, detail: string, value: number }[]} */
+export function evaluateTargets(records) {
+  const out = [];
+  const add = (name, value, met, detail) =>
+    out.push({ name, value, met: Number.isFinite(value) ? met : undefined, detail });
+
+  const maxOpc = find(records, 1, 'max', 'opc-lite', 'stored_per_s')?.median;
+  const maxNode = find(records, 1, 'max', 'node', 'stored_per_s')?.median;
+  add(
+    'legacy ingest max ≥ 0.95× plain Node',
+    maxOpc / maxNode,
+    maxOpc / maxNode >= 0.95,
+    `${si(maxOpc)}/s vs ${si(maxNode)}/s = ${x(maxOpc / maxNode)}`,
+  );
+  const loss = find(records, 1, '100k', 'opc-lite', 'loss_pct');
+  const drops = find(records, 1, '100k', 'opc-lite', 'kernel_drops');
+  add(
+    '0 loss at 100k datagrams/s (default buffer request)',
+    loss?.median,
+    loss?.median === 0,
+    `loss median ${percent(loss?.median)} (max ${percent(loss?.max)}), kernel drops median ${si(drops?.median)}`,
+  );
+
+  let best = { v: NaN, key: '' };
+  for (const key of ['10-lines', '50-lines', '1432-bytes']) {
+    const v = find(records, 2, key, 'opc-lite', 'readings_per_s')?.median;
+    if (Number.isFinite(v) && !(v <= best.v)) best = { v, key };
+  }
+  add('batched ingest ≥ 2,000,000 readings/s', best.v, best.v >= 2e6, `best ${si(best.v)}/s (${best.key})`);
+
+  for (const key of ['1x64', '50x16']) {
+    const a = find(records, 3, key, 'opc-lite', 'requests_per_s')?.median;
+    const b = find(records, 3, key, 'node', 'requests_per_s')?.median;
+    add(`pipelined polls ${key} ≥ 0.8× plain Node`, a / b, a / b >= 0.8, `${si(a)}/s vs ${si(b)}/s = ${x(a / b)}`);
+  }
+  const p99a = find(records, 3, '1x1', 'opc-lite', 'p99_us')?.median;
+  const p99b = find(records, 3, '1x1', 'node', 'p99_us')?.median;
+  add(
+    'single poll p99 ≤ 1.2× plain Node',
+    p99a / p99b,
+    p99a / p99b <= 1.2,
+    `${micros(p99a)} vs ${micros(p99b)} = ${x(p99a / p99b)}`,
+  );
+  const c50 = find(records, 3, '50x1', 'opc-lite', 'requests_per_s')?.median;
+  const c50py = find(records, 3, '50x1', 'python', 'requests_per_s')?.median;
+  const c50node = find(records, 3, '50x1', 'node', 'requests_per_s')?.median;
+  add(
+    '50 connections × 1 outstanding ≥ Python seed',
+    c50 / c50py,
+    c50 / c50py >= 1,
+    `${si(c50)}/s vs Python ${si(c50py)}/s = ${x(c50 / c50py)} (plain Node ${si(c50node)}/s)`,
+  );
+
+  const fan = find(records, 5, '100-subs', 'opc-lite', 'pushes_per_s')?.median;
+  const fanDrop = find(records, 5, '100-subs', 'opc-lite', 'pushes_dropped');
+  const fanMissing = find(records, 5, '100-subs', 'opc-lite', 'missing');
+  add(
+    'fan-out 10k/s × 100 subscribers = 1,000,000 pushes/s, no drops',
+    fan,
+    fan >= 0.99e6 && fanDrop?.max === 0 && fanMissing?.max === 0,
+    `${si(fan)} pushes/s, dropped max ${si(fanDrop?.max)}, missing max ${si(fanMissing?.max)}`,
+  );
+
+  const mem = find(records, 6, '10000-sensors', 'opc-lite', 'rss_over_raw');
+  const added = find(records, 6, '10000-sensors', 'opc-lite', 'added_over_raw');
+  add(
+    'memory ≤ 1.3× raw column bytes (10,000 sensors, full history)',
+    mem?.median,
+    mem?.median <= 1.3,
+    `RSS ${x(mem?.median)} raw (growth over the idle process ${x(added?.median)})`,
+  );
+  return out;
+}
