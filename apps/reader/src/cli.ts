@@ -1,1 +1,125 @@
-console.log('todo');
+/**
+ * `opc-reader`: argument parsing, output choice, signals and wiring. The
+ * client and the dashboard live in @opc-lite/reader-client.
+ */
+import { readFileSync } from 'node:fs';
+import process from 'node:process';
+import { connect, type OpcClient } from '@opc-lite/reader-client';
+import { helpText, parseReaderArgs, UsageError, type ReaderArgs, type ReaderCommand } from './args.js';
+import { runFeed } from './feed.js';
+import { CSV_HEADER, formatCsv, formatPlain } from './format.js';
+
+const readVersion = (): string => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+};
+
+const say = (message: string): void => {
+  process.stderr.write(`opc-reader: ${message}\n`);
+};
+
+const fail = (message: string, exitCode: number): never => {
+  say(message);
+  process.exit(exitCode);
+};
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Reports connection changes on stderr, once per change rather than once per retry. */
+function reportConnection(client: OpcClient): void {
+  let lost = false;
+  client.on('reconnecting', ({ attempt }) => {
+    if (!lost || attempt === 1) say(`connection to ${client.host}:${client.port} lost; reconnecting`);
+    lost = true;
+  });
+  client.on('connect', () => {
+    if (lost) say(`reconnected to ${client.host}:${client.port}`);
+    lost = false;
+  });
+}
+
+async function runPlain(args: ReaderArgs, csv: boolean, signal: AbortSignal, stop: () => void): Promise<void> {
+  const client = await connect({ host: args.host, port: args.port, reconnect: true, signal });
+  reportConnection(client);
+  if (csv) process.stdout.write(CSV_HEADER);
+  let printed = 0;
+  let lastPollError = '';
+  try {
+    await runFeed(
+      client,
+      {
+        ...args,
+        signal,
+        onPollError: (error, sensor) => {
+          // A missing sensor or a dropped connection repeats every tick: say it once.
+          const text = `${sensor}: ${describe(error)}`;
+          if (text !== lastPollError) say(text);
+          lastPollError = text;
+        },
+      },
+      (reading) => {
+        lastPollError = '';
+        process.stdout.write(csv ? formatCsv(reading) : formatPlain(reading));
+        printed++;
+        if (args.count !== undefined && printed >= args.count) stop();
+      },
+    );
+  } finally {
+    await client.close();
+  }
+}
+
+async function runDashboard(args: ReaderArgs, signal: AbortSignal, stop: () => void): Promise<void> {
+  // Loaded only here: the plain output never pays for blessed.
+  const { runReaderDashboard } = await import('./dashboard.js');
+  await runReaderDashboard(args, signal, stop);
+}
+
+async function main(): Promise<void> {
+  let command: ReaderCommand;
+  try {
+    command = parseReaderArgs(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof UsageError) fail(`${err.message} (see 'opc-reader --help')`, 2);
+    throw err;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(helpText(readVersion()));
+    return;
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`${readVersion()}\n`);
+    return;
+  }
+
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // `opc-reader --plain | head` closes our stdout: that is a normal way to stop.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') stop();
+    else fail(`cannot write to stdout: ${err.message}`, 1);
+  });
+
+  const output = command.output ?? (process.stdout.isTTY ? 'tui' : 'plain');
+  try {
+    if (output === 'tui') await runDashboard(command, controller.signal, stop);
+    else await runPlain(command, output === 'csv', controller.signal, stop);
+  } catch (err) {
+    if (controller.signal.aborted) return;
+    fail(`cannot reach ${command.host}:${command.port}: ${describe(err)}`, 1);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`opc-reader: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

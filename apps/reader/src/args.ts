@@ -1,0 +1,199 @@
+/**
+ * The command line of `opc-reader`, as a pure function: the seed's positional
+ * form `opc-reader <host> <port> <delta>` and flags.
+ */
+import { parseArgs } from 'node:util';
+import { isValidName, isValidPattern } from '@opc-lite/protocol';
+
+/** A user mistake on the command line: printed as one line, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'EUSAGE';
+}
+
+export type Output = 'tui' | 'plain' | 'csv';
+
+export interface ReaderArgs {
+  readonly host: string;
+  readonly port: number;
+  /** Poll every this many ms (the seed's delta), or `undefined` to subscribe instead. */
+  readonly pollIntervalMs: number | undefined;
+  /** Subscribe mode: the patterns to subscribe to. */
+  readonly patterns: readonly string[];
+  /** Explicit sensors (`--sensor`, repeatable); empty = the default sensor in poll mode. */
+  readonly sensors: readonly string[];
+  readonly window: number;
+  readonly yMin: number | undefined;
+  readonly yMax: number | undefined;
+  /** `undefined`: the dashboard on a terminal, plain lines otherwise. */
+  readonly output: Output | undefined;
+  /** Stop after printing this many readings (plain and CSV output). */
+  readonly count: number | undefined;
+  readonly backlog: number;
+}
+
+export type ReaderCommand = { readonly kind: 'help' } | { readonly kind: 'version' } | ({ readonly kind: 'run' } & ReaderArgs);
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 7330;
+/** The seed's lector keeps the last 20 values. */
+export const DEFAULT_WINDOW = 20;
+
+
+const integer = (text: string, what: string, min: number, max: number): number => {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${what} must be a whole number (got '${text}')`);
+  const value = Number(text.trim());
+  if (value < min || value > max) throw new UsageError(`${what} must be between ${min} and ${max} (got ${value})`);
+  return value;
+};
+
+const finite = (text: string, what: string): number => {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) throw new UsageError(`${what} must be a number (got '${text}')`);
+  return value;
+};
+
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+const VALUE_FLAGS = new Set(['--y-min', '--y-max']);
+
+/** parseArgs takes `-1` after a flag for an option; `--y-min -1` means a negative value, so join it as `--y-min=-1`. */
+const joinNegativeValues = (argv: readonly string[]): string[] => {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (VALUE_FLAGS.has(arg) && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+};
+
+/**
+ * Parses argv (without `node` and the script) and the environment
+ * (`OPC_HOST`, `OPC_PORT`).
+ *
+ * @example
+ * ```ts
+ * parseReaderArgs(['127.0.0.1', '7330', '0.5'], {}); // poll the default sensor every 500 ms
+ * parseReaderArgs(['--sub', 'ramp*', '--plain'], {}); // print every reading of the ramp* sensors
+ * ```
+ */
+export function parseReaderArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ReaderCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: joinNegativeValues(argv),
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        host: { type: 'string', short: 'H' },
+        port: { type: 'string', short: 'p' },
+        interval: { type: 'string', short: 'i' },
+        sub: { type: 'string', multiple: true, short: 's' },
+        sensor: { type: 'string', multiple: true },
+        window: { type: 'string', short: 'w' },
+        'y-min': { type: 'string' },
+        'y-max': { type: 'string' },
+        backlog: { type: 'string' },
+        plain: { type: 'boolean' },
+        csv: { type: 'boolean' },
+        count: { type: 'string', short: 'n' },
+      },
+    });
+  } catch (err) {
+    const message = err instanceof Error ? err.message.split('. ')[0]! : String(err);
+    throw new UsageError(message.replace(/^Unknown option/, 'unknown option'), { cause: err });
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  if (positionals.length > 3) throw new UsageError(`expected at most 3 arguments: <host> <port> <delta> (got ${positionals.length})`);
+  const [hostArg, portArg, deltaArg] = positionals;
+  if (hostArg !== undefined && values.host !== undefined) throw new UsageError('the host is given twice: as an argument and with --host');
+  if (portArg !== undefined && values.port !== undefined) throw new UsageError('the port is given twice: as an argument and with --port');
+  if (deltaArg !== undefined && values.interval !== undefined) {
+    throw new UsageError('the poll interval is given twice: as an argument and with --interval');
+  }
+
+  const host = (hostArg ?? values.host ?? env.OPC_HOST ?? DEFAULT_HOST).trim();
+  if (host === '') throw new UsageError('the host must not be empty');
+  const portText = portArg ?? values.port ?? (env.OPC_PORT || undefined);
+  const port = portText === undefined ? DEFAULT_PORT : integer(portText, 'port', 1, 65_535);
+
+  const deltaText = deltaArg ?? values.interval;
+  let pollIntervalMs: number | undefined;
+  if (deltaText !== undefined) {
+    const seconds = finite(deltaText, 'the poll interval (seconds)');
+    if (seconds < 0.001 || seconds > 86_400) {
+      throw new UsageError(`the poll interval must be between 0.001 and 86400 seconds (got ${deltaText})`);
+    }
+    pollIntervalMs = seconds * 1000;
+  }
+
+  const sensors = values.sensor ?? [];
+  for (const name of sensors) {
+    if (!isValidName(name)) throw new UsageError(`--sensor '${name}' is not a valid sensor name (1-128 of A-Z a-z 0-9 _ . - /)`);
+  }
+  const subs = values.sub ?? [];
+  for (const pattern of subs) {
+    if (!isValidPattern(pattern)) throw new UsageError(`--sub '${pattern}' is not a valid pattern (sensor-name characters and *)`);
+  }
+  if (pollIntervalMs !== undefined && subs.length > 0) {
+    throw new UsageError('choose one mode: poll every <delta> seconds, or --sub <pattern> for every reading');
+  }
+  // Subscribe mode: the patterns given, else the named sensors, else everything.
+  const patterns = pollIntervalMs !== undefined ? [] : subs.length > 0 ? subs : sensors.length > 0 ? sensors : ['*'];
+
+  const window = values.window === undefined ? DEFAULT_WINDOW : integer(values.window, '--window', 2, 100_000);
+  const yMin = values['y-min'] === undefined ? undefined : finite(values['y-min'], '--y-min');
+  const yMax = values['y-max'] === undefined ? undefined : finite(values['y-max'], '--y-max');
+  if (yMin !== undefined && yMax !== undefined && !(yMin < yMax)) {
+    throw new UsageError(`--y-min must be below --y-max (got ${yMin} and ${yMax})`);
+  }
+  if (values.plain && values.csv) throw new UsageError('choose one of --plain and --csv');
+  const output: Output | undefined = values.csv ? 'csv' : values.plain ? 'plain' : undefined;
+  const count = values.count === undefined ? undefined : integer(values.count, '--count', 1, Number.MAX_SAFE_INTEGER);
+  const backlog = values.backlog === undefined ? 0 : integer(values.backlog, '--backlog', 0, 1_000_000);
+
+  return { kind: 'run', host, port, pollIntervalMs, patterns, sensors, window, yMin, yMax, output, count, backlog };
+}
+
+/**
+ * The `--help` text.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(helpText('1.0.0'));
+ * ```
+ */
+export function helpText(version: string): string {
+  return `opc-reader ${version}: live charts of opc-lite sensors
+
+Usage:
+  opc-reader <host> <port> <delta>     poll every <delta> seconds, as the original lector
+  opc-reader [options]                 subscribe: every reading, as it arrives
+
+Options:
+  -H, --host <addr>        server address (default ${DEFAULT_HOST}; env OPC_HOST)
+  -p, --port <n>           server port (default ${DEFAULT_PORT}; env OPC_PORT)
+  -i, --interval <s>       poll every <s> seconds (the same as <delta>)
+  -s, --sub <pattern>      subscribe to sensors matching the pattern; * matches any run (repeatable)
+      --sensor <name>      a sensor to show (repeatable); in poll mode default is the sensor 'default'
+      --backlog <n>        on subscribe, first replay up to n recent readings of each sensor (default 0)
+  -w, --window <n>         readings kept on the chart per sensor (default ${DEFAULT_WINDOW})
+      --y-min <v>          fix the bottom of the y axis
+      --y-max <v>          fix the top of the y axis
+      --plain              print one line per reading instead of drawing (the default when stdout is not a terminal)
+      --csv                print CSV: time,sensor,value,seq
+  -n, --count <n>          exit after printing n readings (plain and CSV output)
+  -h, --help               show this help
+  -v, --version            show the version
+
+Keys in the dashboard: q or Ctrl-C quit, p pause, + and - change the window.
+`;
+}
