@@ -345,14 +345,13 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
         await bindUdp(udp, tcpPort, address);
       } catch (err) {
         await closeTcp(tcp);
-        closeUdp(udp);
-        // §port 0: TCP picked the number; if UDP has it taken, start over with a new one.
+        await closeUdp(udp);
+        // Port 0: TCP picked the number; if UDP has it taken, start over with a new one.
         if (port === 0 && errorCode(err) === 'EADDRINUSE' && attempt < PORT_ATTEMPTS) continue;
         throw wrapListenError(err, `cannot bind UDP ${address}:${tcpPort}`);
       }
       if (this.#closePromise !== undefined) {
-        await closeTcp(tcp);
-        closeUdp(udp);
+        await Promise.all([closeTcp(tcp), closeUdp(udp)]);
         throw new OpcServerError('ERR_SERVER_CLOSED', 'the server was closed while listening');
       }
       const recvBufferBytes = this.#setRecvBuffer(udp);
@@ -405,7 +404,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     const tcp = this.#tcp;
     if (udp !== undefined) {
       udp.off('message', this.#onDatagram);
-      closeUdp(udp);
+      waits.push(closeUdp(udp));
     }
     if (tcp !== undefined) waits.push(closeTcp(tcp));
     for (const socket of this.#busy) socket.destroy();
@@ -505,12 +504,14 @@ function closeTcp(tcp: net.Server): Promise<void> {
   });
 }
 
-function closeUdp(udp: dgram.Socket): void {
-  try {
-    udp.close();
-  } catch {
-    // already closed
-  }
+function closeUdp(udp: dgram.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      udp.close(() => resolve());
+    } catch {
+      resolve(); // already closed
+    }
+  });
 }
 
 function errorCode(err: unknown): string | undefined {

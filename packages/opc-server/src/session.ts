@@ -518,9 +518,9 @@ export class Session implements Subscriber {
   }
 }
 
-/** §2.2: the errors after which the server closes the connection (the protocol's list, plus too-many-subscriptions per DESIGN §2.2). */
+/** §2.2: the errors after which the server closes the connection (the protocol's closed list). */
 function closes(code: ErrorCode): boolean {
-  return CLOSING_ERROR_CODES.has(code) || code === 'too-many-subscriptions';
+  return CLOSING_ERROR_CODES.has(code);
 }
 
 function clampMs(ms: number): number {
