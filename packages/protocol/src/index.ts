@@ -30,6 +30,7 @@ export { parseNumber, formatValue } from './number.js';
 export {
   parseDatagram,
   parseDatagramToArray,
+  NameCache,
   encodeLegacy,
   encodeNative,
   encodeStatsdGauge,

@@ -5,6 +5,7 @@ import {
   encodeLegacy,
   encodeNative,
   encodeStatsdGauge,
+  NameCache,
   parseDatagram,
   parseDatagramToArray,
   type DatagramSink,
@@ -346,5 +347,37 @@ describe('encoders', () => {
   it('throws a TypeError for values of the wrong type', () => {
     expect(() => encodeLegacy('1' as unknown as number)).toThrow(TypeError);
     expect(() => encodeNative({ name: 1 as unknown as string, value: 1 })).toThrow(TypeError);
+  });
+});
+
+describe('NameCache', () => {
+  const names = (datagram: string, nameCache?: NameCache): string[] => {
+    const out: string[] = [];
+    parseDatagram(
+      new TextEncoder().encode(datagram),
+      { reading: (name) => out.push(name), reject: () => undefined },
+      nameCache ? { nameCache } : {},
+    );
+    return out;
+  };
+
+  it('hands back the same string for a name seen in an earlier datagram', () => {
+    const nameCache = new NameCache();
+    const [first] = names('ramp 1', nameCache);
+    const [second] = names('ramp 2', nameCache);
+    expect(second).toBe('ramp');
+    expect(Object.is(first, second)).toBe(true);
+  });
+
+  it('changes no result when names collide in its slots', () => {
+    const nameCache = new NameCache(1); // one slot: every name evicts the previous one
+    const datagram = 'a 1\nb 2\nramp:3|g\na 4\nlong/name.x-y_z 5';
+    expect(names(datagram, nameCache)).toEqual(names(datagram));
+    expect(names(datagram, nameCache)).toEqual(['a', 'b', 'ramp', 'a', 'long/name.x-y_z']);
+  });
+
+  it('rejects a size that is not a positive integer', () => {
+    expect(() => new NameCache(0)).toThrow(RangeError);
+    expect(() => new NameCache(1.5)).toThrow(/NameCache size/);
   });
 });

@@ -73,6 +73,8 @@ export interface DatagramSink {
 export interface ParseDatagramOptions {
   /** Longest line, counting every byte before its LF (a CR included). Default {@link DEFAULT_MAX_LINE_BYTES}. */
   readonly maxLineBytes?: number;
+  /** Reuse name strings across datagrams: pass the same {@link NameCache} to every call. */
+  readonly nameCache?: NameCache;
 }
 
 const MAX_TIMESTAMP_MS = MAX_TIMESTAMP_SECONDS * 1000;
@@ -89,24 +91,52 @@ export function checkMaxLineBytes(value: unknown, fallback: number): number {
   return value;
 }
 
-// A direct-mapped cache from name bytes to name strings. Sensors repeat their
-// names in every datagram; reusing the string keeps ingest allocation-free.
-// It only ever returns a string equal to the bytes, so it changes no behaviour.
-const NAME_CACHE_SIZE = 1024;
-const nameCache: (string | undefined)[] = new Array<string | undefined>(NAME_CACHE_SIZE).fill(undefined);
+/**
+ * A direct-mapped cache from name bytes to name strings. Sensors repeat their
+ * names in every datagram; a caller that keeps one cache across datagrams
+ * (as the server does) gets the same string back for the same name, so ingest
+ * allocates nothing per reading. It only ever returns a string equal to the
+ * bytes, so it changes no result; without one, each name is decoded afresh.
+ *
+ * @example
+ * ```ts
+ * const nameCache = new NameCache();
+ * parseDatagram(datagram, sink, { nameCache }); // reuse nameCache for every datagram
+ * ```
+ */
+export class NameCache {
+  readonly #slots: (string | undefined)[];
+  readonly #mask: number;
 
-function internName(bytes: Uint8Array, start: number, end: number, hash: number): string {
-  const slot = (hash ^ (hash >>> 13)) & (NAME_CACHE_SIZE - 1);
-  const cached = nameCache[slot];
-  const len = end - start;
-  if (cached !== undefined && cached.length === len) {
-    let k = 0;
-    while (k < len && cached.charCodeAt(k) === bytes[start + k]) k++;
-    if (k === len) return cached;
+  /** `size` is rounded up to a power of two (default 1024 slots). */
+  constructor(size = 1024) {
+    if (!Number.isSafeInteger(size) || size < 1 || size > 1 << 20) {
+      throw new RangeError(`NameCache size must be an integer from 1 to ${1 << 20}, got ${String(size)}`);
+    }
+    let slots = 1;
+    while (slots < size) slots <<= 1;
+    this.#slots = new Array<string | undefined>(slots).fill(undefined);
+    this.#mask = slots - 1;
   }
-  const name = latin1(bytes, start, end);
-  nameCache[slot] = name;
-  return name;
+
+  /** @internal The name spelled by `bytes[start, end)`, whose running hash is `hash`. */
+  intern(bytes: Uint8Array, start: number, end: number, hash: number): string {
+    const slot = (hash ^ (hash >>> 13)) & this.#mask;
+    const cached = this.#slots[slot];
+    const len = end - start;
+    if (cached !== undefined && cached.length === len) {
+      let k = 0;
+      while (k < len && cached.charCodeAt(k) === bytes[start + k]) k++;
+      if (k === len) return cached;
+    }
+    const name = latin1(bytes, start, end);
+    this.#slots[slot] = name;
+    return name;
+  }
+}
+
+function internName(cache: NameCache | undefined, bytes: Uint8Array, start: number, end: number, hash: number): string {
+  return cache === undefined ? latin1(bytes, start, end) : cache.intern(bytes, start, end, hash);
 }
 
 /** The line without its LF and one trailing CR, as a view. */
@@ -158,6 +188,7 @@ function parseStatsd(
   nameOk: boolean,
   hash: number,
   sink: DatagramSink,
+  cache: NameCache | undefined,
 ): RejectReason | undefined {
   const nameLen = colon - start;
   if (!nameOk || nameLen === 0 || nameLen > MAX_NAME_BYTES) return 'bad-name';
@@ -178,7 +209,7 @@ function parseStatsd(
       if (timestampMs === -1) return 'bad-timestamp';
     }
   }
-  sink.reading(internName(bytes, start, colon, hash), value, timestampMs, -1);
+  sink.reading(internName(cache, bytes, start, colon, hash), value, timestampMs, -1);
   return undefined;
 }
 
@@ -207,6 +238,7 @@ function parseStatsd(
  */
 export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?: ParseDatagramOptions): void {
   const max = checkMaxLineBytes(options?.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
+  const cache = options?.nameCache;
   const bytes = datagram;
   const n = bytes.length;
   let pos = 0;
@@ -291,7 +323,7 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
       if (nf === 0) {
         // empty or blank line: ignored
       } else if (colon >= 0) {
-        reason = nf === 1 ? parseStatsd(bytes, f0s, f0e, colon, nameOk, hash, sink) : 'bad-syntax';
+        reason = nf === 1 ? parseStatsd(bytes, f0s, f0e, colon, nameOk, hash, sink, cache) : 'bad-syntax';
       } else if (nf === 1) {
         // §2.1 legacy: a bare number (Python's str(float)) for sensor `default`, server time.
         const value = parseNumber(bytes, f0s, f0e);
@@ -309,7 +341,7 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
         if (!Number.isFinite(value)) reason = 'bad-number';
         else if (nf >= 3 && (timestampMs = parseTimestampMs(bytes, f2s, f2e)) === -1) reason = 'bad-timestamp';
         else if (nf === 4 && (senderSeq = parseSequence(bytes, f3s, f3e)) === -1) reason = 'bad-sequence';
-        else sink.reading(internName(bytes, f0s, f0e, hash), value, timestampMs, senderSeq);
+        else sink.reading(internName(cache, bytes, f0s, f0e, hash), value, timestampMs, senderSeq);
       }
     }
     if (reason !== undefined) sink.reject(reason, lineView(bytes, pos, lineEnd));
