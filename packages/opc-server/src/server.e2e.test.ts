@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OpcServerError } from './options.js';
 import type { OpcServer } from './server.js';
 import { Fixture, HOST } from './testing/fixture.js';
@@ -109,6 +109,32 @@ describe('opc-server over loopback: UDP ingest (§2.1)', () => {
     expect(await client.take(2)).toEqual(['PONG', expect.stringMatching(/^VAL ok 1 \d+ 1$/)]);
     expect(server.stats().readings_rejected).toBeGreaterThan(0);
     expect(server.stats().datagrams_received).toBeLessThanOrEqual(sent);
+  });
+
+  it('logs and counts a UDP socket error without crashing, and emits it only to a listener', async () => {
+    const sockets: dgram.Socket[] = [];
+    const realCreate = dgram.createSocket;
+    const create = vi.spyOn(dgram, 'createSocket').mockImplementation((options: dgram.SocketOptions) => {
+      const socket = realCreate(options);
+      sockets.push(socket);
+      return socket;
+    });
+    const logged: unknown[] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (obj: unknown) => logged.push(obj) };
+    const { server, address } = await fixture.start({ logger }).finally(() => create.mockRestore());
+    expect(sockets).toHaveLength(1);
+    const [udpSocket] = sockets;
+    udpSocket!.emit('error', new Error('simulated receive error')); // no 'error' listener on the server: must not throw
+    const errors: Error[] = [];
+    server.on('error', (err) => errors.push(err));
+    udpSocket!.emit('error', new Error('another one'));
+    expect(errors.map((e) => e.message)).toEqual(['another one']);
+    expect(server.stats().udp_errors).toBe(2);
+    expect(logged).toHaveLength(2);
+    const udp = fixture.udpSender(address.udpPort);
+    await udp.send('still 1');
+    await received(server, 1);
+    expect(server.store.get('still')?.lastValue).toBe(1);
   });
 
   it('reports the UDP receive buffer the kernel granted', async () => {
@@ -308,6 +334,31 @@ describe('opc-server over loopback: listening', () => {
       expect(error).toMatchObject({ code: 'EADDRINUSE' });
     } finally {
       await new Promise((resolve) => blocker.close(() => resolve(undefined)));
+    }
+  });
+
+  it('with port 0, starts over on a new port when UDP finds the one TCP picked taken', async () => {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the socket as `this`
+    const bind = dgram.Socket.prototype.bind;
+    let calls = 0;
+    const spy = vi.spyOn(dgram.Socket.prototype, 'bind').mockImplementation(function (this: dgram.Socket, ...args) {
+      calls++;
+      if (calls === 1) {
+        process.nextTick(() => this.emit('error', Object.assign(new Error('bind EADDRINUSE'), { code: 'EADDRINUSE' })));
+        return this;
+      }
+      return bind.apply(this, args);
+    });
+    try {
+      const { server, address } = await fixture.start({ port: 0 });
+      expect(calls).toBe(2);
+      expect(address.udpPort).toBe(address.tcpPort);
+      const udp = fixture.udpSender(address.udpPort);
+      await udp.send('retry 1');
+      await received(server, 1);
+      expect(server.store.get('retry')?.lastValue).toBe(1);
+    } finally {
+      spy.mockRestore();
     }
   });
 
