@@ -26,11 +26,32 @@
  * always stored and never counted.
  */
 
-/** Window of recent sender-seqs remembered for duplicate/late detection. */
+/**
+ * Window of recent sender-seqs remembered for duplicate/late detection.
+ *
+ * @example
+ * ```ts
+ * SEQ_WINDOW; // 1024
+ * ```
+ */
 export const SEQ_WINDOW = 1024;
-/** A seq more than this far below the last one is a sender restart. */
+/**
+ * A seq more than this far below the last one is a sender restart.
+ *
+ * @example
+ * ```ts
+ * const isRestart = last - seq > RESTART_DISTANCE;
+ * ```
+ */
 export const RESTART_DISTANCE = 1000;
-/** A seq at or below this, going backwards, is a restart (see the table above). */
+/**
+ * A seq at or below this, going backwards, is a restart (see the table above).
+ *
+ * @example
+ * ```ts
+ * const small = seq <= RESTART_LOW_SEQ;
+ * ```
+ */
 export const RESTART_LOW_SEQ = 16;
 
 /**

@@ -64,7 +64,14 @@ export interface OpcServerOptions {
   now?: () => number;
 }
 
-/** The numeric options, all of them with a default. */
+/**
+ * The options that have a default (all but `logger`, `signal`, `now`), all set.
+ *
+ * @example
+ * ```ts
+ * const limits: OpcServerLimits = { ...DEFAULTS, port: 0 };
+ * ```
+ */
 export type OpcServerLimits = Required<Omit<OpcServerOptions, 'logger' | 'signal' | 'now'>>;
 
 /**
@@ -92,10 +99,24 @@ export const DEFAULTS: Readonly<OpcServerLimits> = Object.freeze({
   maxHistoryReply: 1000,
 });
 
-/** Largest delay a Node.js timer honours; longer `*Ms` options are clamped to it. */
+/**
+ * Largest delay a Node.js timer honours; longer `*Ms` options are clamped to it.
+ *
+ * @example
+ * ```ts
+ * setTimeout(fn, Math.min(ms, MAX_TIMER_MS));
+ * ```
+ */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Options after validation: every limit set. */
+/**
+ * Options after validation: every limit set.
+ *
+ * @example
+ * ```ts
+ * const resolved: ResolvedOptions = resolveOptions({ port: 0 });
+ * ```
+ */
 export interface ResolvedOptions extends OpcServerLimits {
   logger: Logger;
   signal: AbortSignal | undefined;

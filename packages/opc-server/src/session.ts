@@ -185,6 +185,7 @@ export class Session implements Subscriber {
     stream.on('drain', this.#onDrain);
     stream.on('error', this.#onError);
     stream.on('close', this.#onClose);
+    if (stream.destroyed) process.nextTick(this.#onClose); // closed before it was handed over
     this.#armIdle();
   }
 

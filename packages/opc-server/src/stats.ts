@@ -5,7 +5,14 @@
  */
 import { REJECT_REASONS, type RejectReason } from '@opc-lite/protocol';
 
-/** `rejected_<reason>` with `-` written as `_`, for every reject reason. */
+/**
+ * `rejected_<reason>` with `-` written as `_`, for every reject reason.
+ *
+ * @example
+ * ```ts
+ * const key: RejectedStatKey = 'rejected_bad_number';
+ * ```
+ */
 export type RejectedStatKey = `rejected_${string}`;
 
 /**
@@ -90,7 +97,15 @@ export class Counters {
   }
 }
 
-/** Gauges that live outside {@link Counters}. */
+/**
+ * Gauges that live outside {@link Counters}.
+ *
+ * @example
+ * ```ts
+ * const gauges: StatsGauges = { uptimeMs: 0, sensors: 0, sensorsMax: 10, subscriptions: 0, seqLost: 0,
+ *   seqDuplicate: 0, seqLate: 0, seqRestarts: 0, recvBufferBytes: 0, historyCapacity: 1000 };
+ * ```
+ */
 export interface StatsGauges {
   uptimeMs: number;
   sensors: number;

@@ -138,7 +138,14 @@ export interface SensorStoreOptions {
   onSensor?: (sensor: Sensor) => void;
 }
 
-/** Why {@link SensorStore.ingest} did not store a reading. */
+/**
+ * Why {@link SensorStore.ingest} did not store a reading.
+ *
+ * @example
+ * ```ts
+ * if (!store.ingest('a', 1, Number.NaN, 7)) console.log(store.lastDropReason satisfies IngestDropReason);
+ * ```
+ */
 export type IngestDropReason = 'duplicate' | 'too-many-sensors';
 
 /**
