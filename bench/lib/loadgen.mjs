@@ -4,7 +4,7 @@
 import { clearTimeout, setTimeout } from 'node:timers';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
-import { ROOT } from './servers.mjs';
+import { pinned, placement, ROOT } from './servers.mjs';
 import { delay } from './util.mjs';
 
 const SRC = `${ROOT}bench/loadgen/`;
@@ -39,9 +39,10 @@ export function compileLoadgen() {
  * killed if it outlives `timeoutMs` (every tool has its own deadline too).
  * `onLine` sees each stdout line before the report (fanout_sub's `ready`).
  */
-export function runTool(tool, args, { timeoutMs = 60_000, onLine } = {}) {
+export function runTool(tool, args, { timeoutMs = 60_000, onLine, cpu = placement.loadCpu } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(`${BUILD}${tool}`, args.map(String), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, argv] = pinned(`${BUILD}${tool}`, args.map(String), cpu);
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let rest = '';

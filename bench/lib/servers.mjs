@@ -42,6 +42,21 @@ function tail(stream, onLine, keep = 40) {
 }
 
 /**
+ * CPU placement. With `pin` set, servers run on `serverCpu` and the load
+ * generators on `loadCpu` (taskset), so that every server gets one core to
+ * itself and the load the other, whatever the scheduler would have chosen.
+ */
+export const placement = { pin: false, serverCpu: 1, loadCpu: 0 };
+
+/** Extra `node` flags for the opc-lite server (e.g. `--cpu-prof` when profiling). */
+export const opcNodeFlags = [];
+
+/** `[cmd, args]` run through taskset on `cpu` when pinning is on. */
+export function pinned(cmd, args, cpu) {
+  return placement.pin && cpu !== undefined ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+}
+
+/**
  * Starts a server and resolves once it listens:
  * `{ kind, pid, port, recvBufferBytes, requestedRecvBufferBytes, stop(), stats(), memory(), cpuSeconds() }`.
  */
@@ -50,7 +65,7 @@ export async function startServer(kind, { extraArgs = [] } = {}) {
   let args;
   if (kind === 'opc-lite') {
     cmd = process.execPath;
-    args = [OPC_BIN, '--port', '0', '--log-format', 'json', '--stats-interval-ms', '0', ...extraArgs];
+    args = [...opcNodeFlags, OPC_BIN, '--port', '0', '--log-format', 'json', '--stats-interval-ms', '0', ...extraArgs];
   } else if (kind === 'node') {
     cmd = process.execPath;
     args = [NODE_REF, '0'];
@@ -60,6 +75,7 @@ export async function startServer(kind, { extraArgs = [] } = {}) {
   } else {
     throw new TypeError(`unknown server ${kind}`);
   }
+  [cmd, args] = pinned(cmd, args, placement.serverCpu);
   const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let onReady;

@@ -26,7 +26,7 @@ export function summarize(values) {
 /** 1234567 → "1.23M", 45678 → "45.7k", 12.3 → "12.3". */
 export function si(value) {
   if (!Number.isFinite(value)) return 'n/a';
-  const a = Math.abs(value);
+  const a = Math.abs(Number(value.toPrecision(3))); // 999.96 rounds to 1.00k, not 1000
   if (a >= 1e9) return `${(value / 1e9).toPrecision(3)}G`;
   if (a >= 1e6) return `${(value / 1e6).toPrecision(3)}M`;
   if (a >= 1e3) return `${(value / 1e3).toPrecision(3)}k`;

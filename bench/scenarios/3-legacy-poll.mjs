@@ -5,13 +5,15 @@
 // Every reply is checked against the value set beforehand (bad replies counted).
 import { createSocket } from 'node:dgram';
 import { runTool } from '../lib/loadgen.mjs';
-import { query } from '../lib/servers.mjs';
+import { placement, query } from '../lib/servers.mjs';
 import { micros, poll, spread } from '../lib/util.mjs';
 
 export const VALUE = '0.35';
 
 const CASES = [
   { key: '1x1', label: '1×1', conns: 1, depth: 1 },
+  // The client on the server's own core: no cross-CPU wake-up in the round trip, so the server's own cost shows.
+  { key: '1x1-same-cpu', label: '1×1 same CPU', conns: 1, depth: 1, sameCpu: true },
   { key: '1x64', label: '1×64', conns: 1, depth: 64 },
   { key: '50x16', label: '50×16', conns: 50, depth: 16 },
   { key: '50x1', label: '50×1', conns: 50, depth: 1 },
@@ -42,14 +44,17 @@ export default {
   title: 'legacy poll: `n` on persistent connections (connections × pipelined), requests/s and latency',
   servers: ['opc-lite', 'node', 'python'],
   primary: 'requests_per_s',
-  cases: (ctx) => (ctx.smoke ? [CASES[0], CASES[2]] : CASES),
+  cases: (ctx) => (ctx.smoke ? [CASES[0], CASES[3]] : CASES).filter((c) => ctx.pin || !c.sameCpu),
   prepare: (server) => setValue(server),
   async measure({ server, kase, ctx }) {
     const cpu = server.cpuSeconds();
     const r = await runTool(
       'tcp_poll',
       ['-p', server.port, '-c', kase.conns, '-k', kase.depth, '-t', ctx.seconds, '-w', ctx.warmup, '-e', VALUE],
-      { timeoutMs: (ctx.seconds + ctx.warmup) * 1000 + 10_000 },
+      {
+        timeoutMs: (ctx.seconds + ctx.warmup) * 1000 + 10_000,
+        ...(kase.sameCpu ? { cpu: placement.serverCpu } : {}),
+      },
     );
     return {
       requests: r.requests,
@@ -67,7 +72,7 @@ export default {
       const m = r[kind];
       if (!m) return undefined;
       const lat =
-        kase.key === '1x1'
+        kase.depth === 1 && kase.conns === 1
           ? ` p50 ${spread(m.p50_us, micros)} p99 ${spread(m.p99_us, micros)} p999 ${spread(m.p999_us, micros)}`
           : ` p99 ${micros(m.p99_us.median)}`;
       const bad = m.bad_replies.max || m.errors.max ? ` BAD ${m.bad_replies.max}/${m.errors.max}` : '';
@@ -75,7 +80,7 @@ export default {
     });
     return `${kase.label.padEnd(6)} ${parts.filter(Boolean).join(' | ')}`;
   },
-  extraRatios: (kase) => (kase.key === '1x1' ? ['p99_us'] : []),
+  extraRatios: (kase) => (kase.depth === 1 && kase.conns === 1 ? ['p99_us'] : []),
   check: (m) =>
     m.requests > 0 && m.bad_replies === 0 ? undefined : `requests ${m.requests}, bad replies ${m.bad_replies}`,
 };

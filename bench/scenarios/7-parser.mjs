@@ -7,7 +7,7 @@
 import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { spawn } from 'node:child_process';
-import { ROOT } from '../lib/servers.mjs';
+import { pinned, placement, ROOT } from '../lib/servers.mjs';
 import { spread } from '../lib/util.mjs';
 
 const CASES = [
@@ -18,7 +18,8 @@ const CASES = [
 function bench(impl, form, seconds) {
   return new Promise((resolve, reject) => {
     const args = [`${ROOT}bench/parser-bench.mjs`, '--impl', impl, '--form', form, '--seconds', String(seconds)];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, argv] = pinned(process.execPath, args, placement.serverCpu);
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
