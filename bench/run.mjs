@@ -243,7 +243,13 @@ async function runScenario(scenario, mach) {
     if (ratioText) line += ` || ${ratioText}`;
     out.push(line);
     log(`  ${line}`);
-    json.push({ key: kase.key, label: kase.label, params: kase, summary, ratios, runs: results[kase.key] });
+    const medians = Object.fromEntries(
+      Object.entries(summary).map(([kind, metrics]) => [
+        kind,
+        Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, { median: v.median, min: v.min, max: v.max }])),
+      ]),
+    );
+    json.push({ key: kase.key, label: kase.label, params: kase, summary: medians, ratios, runs: results[kase.key] });
   }
   if (failures.length) for (const f of failures) log(`  CHECK FAILED: ${f}`);
 
