@@ -97,7 +97,7 @@ describe('opc-server CLI', () => {
     const { cli } = await startServer(['--stats-interval-ms', '50']);
     await expect.poll(() => logLines(cli.stderr()).filter((l) => l.msg === 'rates').length).toBeGreaterThanOrEqual(2);
     const rates = logLines(cli.stderr()).find((l) => l.msg === 'rates')!;
-    expect(rates).toMatchObject({ readingsPerSec: 0, sensors: 0, clients: expect.any(Number) });
+    expect(rates).toMatchObject({ readingsPerSec: 0, sensors: 0, clients: expect.any(Number) as number });
   });
 
   it.each(['SIGTERM', 'SIGINT'] as const)('exits 0 with a summary on %s', async (signal) => {

@@ -140,6 +140,8 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   // Not a user mistake: a bug. Keep the stack so it can be reported.
-  process.stderr.write(`opc-server: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `opc-server: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -24,7 +24,10 @@ describe('parseCli', () => {
     const argv = NUMERIC_FLAGS.flatMap((f, i) => [`--${f.flag}`, String(100 + i)]);
     const command = run(argv);
     NUMERIC_FLAGS.forEach((f, i) => {
-      const actual = f.key === 'statsIntervalMs' ? command.statsIntervalMs : (command.server as Record<string, unknown>)[f.key];
+      const actual =
+        f.key === 'statsIntervalMs'
+          ? command.statsIntervalMs
+          : (command.server as unknown as Record<string, unknown>)[f.key];
       expect(actual, f.flag).toBe(100 + i);
     });
   });
@@ -36,7 +39,10 @@ describe('parseCli', () => {
     expect(command.server.host).toBe('0.0.0.0');
     expect(command.logLevel).toBe('warn');
     NUMERIC_FLAGS.forEach((f, i) => {
-      const actual = f.key === 'statsIntervalMs' ? command.statsIntervalMs : (command.server as Record<string, unknown>)[f.key];
+      const actual =
+        f.key === 'statsIntervalMs'
+          ? command.statsIntervalMs
+          : (command.server as unknown as Record<string, unknown>)[f.key];
       expect(actual, f.env).toBe(200 + i);
     });
   });
@@ -64,7 +70,8 @@ describe('parseCli', () => {
     [['--bogus'], /unknown option '--bogus'/],
     [['70000'], /port must be between 0 and 65535 \(got 70000\)/],
     [['abc'], /port must be a whole number \(got 'abc'\)/],
-    [['--port', '-1'], /--port must be a whole number/],
+    [['--port', '-1'], /^--port needs a value \(write --port=<value> for one that starts with '-'\)$/],
+    [['--port=-1'], /--port must be a whole number/],
     [['--history', '0'], /--history must be between 1 and/],
     [['--history', '1.5'], /--history must be a whole number \(got '1.5'\)/],
     [['--max-clients', ''], /--max-clients must be a whole number/],

@@ -3,7 +3,7 @@
  * options. Pure: no I/O, so every rule is tested without spawning a process.
  */
 import { parseArgs } from 'node:util';
-import type { OpcServerOptions } from '@opc-lite/opc-server';
+import { INTEGER_RULES, type OpcServerOptions } from '@opc-lite/opc-server';
 
 /** A user mistake on the command line: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -22,63 +22,60 @@ interface NumericFlag {
   readonly flag: string;
   readonly env: string;
   readonly key: NumericKey | 'statsIntervalMs';
-  readonly min: number;
   readonly help: string;
 }
 
+/** The stats interval is the CLI's own; every other range is the library's, so both check alike. */
+const STATS_INTERVAL_RULE = Object.freeze({ min: 0, max: 2 ** 31 - 1 });
+const ruleOf = (key: NumericFlag['key']): { readonly min: number; readonly max: number } =>
+  key === 'statsIntervalMs' ? STATS_INTERVAL_RULE : INTEGER_RULES[key];
+
 /** Every numeric server option as a flag and an environment variable; units are in the names. */
 export const NUMERIC_FLAGS: readonly NumericFlag[] = Object.freeze([
-  { flag: 'history', env: 'OPC_HISTORY', key: 'historyCapacity', min: 1, help: 'readings kept per sensor' },
-  { flag: 'max-sensors', env: 'OPC_MAX_SENSORS', key: 'maxSensors', min: 1, help: 'distinct sensors stored' },
-  { flag: 'max-clients', env: 'OPC_MAX_CLIENTS', key: 'maxClients', min: 1, help: 'TCP clients at once' },
-  { flag: 'max-line-bytes', env: 'OPC_MAX_LINE_BYTES', key: 'maxLineBytes', min: 16, help: 'longest command or datagram line' },
+  { flag: 'history', env: 'OPC_HISTORY', key: 'historyCapacity', help: 'readings kept per sensor' },
+  { flag: 'max-sensors', env: 'OPC_MAX_SENSORS', key: 'maxSensors', help: 'distinct sensors stored' },
+  { flag: 'max-clients', env: 'OPC_MAX_CLIENTS', key: 'maxClients', help: 'TCP clients at once' },
+  { flag: 'max-line-bytes', env: 'OPC_MAX_LINE_BYTES', key: 'maxLineBytes', help: 'longest command or datagram line' },
   {
     flag: 'max-subscriptions',
     env: 'OPC_MAX_SUBSCRIPTIONS',
     key: 'maxSubscriptionsPerClient',
-    min: 1,
     help: 'SUB patterns per client',
   },
   {
     flag: 'outbound-budget-bytes',
     env: 'OPC_OUTBOUND_BUDGET_BYTES',
     key: 'outboundBudgetBytes',
-    min: 1024,
     help: 'unsent bytes per client before its pushes are dropped',
   },
   {
     flag: 'drain-timeout-ms',
     env: 'OPC_DRAIN_TIMEOUT_MS',
     key: 'drainTimeoutMs',
-    min: 1,
     help: 'a client that does not drain for this long is disconnected',
   },
   {
     flag: 'idle-timeout-ms',
     env: 'OPC_IDLE_TIMEOUT_MS',
     key: 'idleTimeoutMs',
-    min: 0,
     help: 'disconnect clients silent this long with no subscription (0 = never)',
   },
   {
     flag: 'recv-buffer-bytes',
     env: 'OPC_RECV_BUFFER_BYTES',
     key: 'recvBufferBytes',
-    min: 0,
     help: 'UDP receive buffer to request (0 = kernel default)',
   },
   {
     flag: 'close-grace-ms',
     env: 'OPC_CLOSE_GRACE_MS',
     key: 'closeGraceMs',
-    min: 0,
     help: 'on shutdown, time clients get before they are cut off',
   },
   {
     flag: 'stats-interval-ms',
     env: 'OPC_STATS_INTERVAL_MS',
     key: 'statsIntervalMs',
-    min: 0,
     help: 'log a rate summary this often (0 = off)',
   },
 ]);
@@ -114,7 +111,16 @@ const parseInteger = (text: string, what: string, min: number, max: number): num
   return value;
 };
 
-const parsePort = (text: string, what: string): number => parseInteger(text, what, 0, 65_535);
+const parsePort = (text: string, what: string): number =>
+  parseInteger(text, what, INTEGER_RULES.port.min, INTEGER_RULES.port.max);
+
+/** node:util's parse errors span several lines; say the same in one. */
+const describeParseError = (err: unknown): string => {
+  const message = err instanceof Error ? err.message : String(err);
+  const ambiguous = /^Option '(--?[\w-]+)' argument is ambiguous/.exec(message);
+  if (ambiguous) return `${ambiguous[1]} needs a value (write ${ambiguous[1]}=<value> for one that starts with '-')`;
+  return message.split('\n')[0]!.replace(/^Unknown option/, 'unknown option');
+};
 
 /**
  * Reads argv (without `node` and the script) and the environment. Flags win
@@ -143,8 +149,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (err) {
     // node:util's messages are clear but long; keep the first sentence.
-    const message = err instanceof Error ? err.message.split('. ')[0]! : String(err);
-    throw new UsageError(message.replace(/^Unknown option/, 'unknown option'), { cause: err });
+    throw new UsageError(describeParseError(err), { cause: err });
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help === true) return { kind: 'help' };
@@ -177,7 +182,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   for (const f of NUMERIC_FLAGS) {
     const source = pick(f.flag, f.env);
     if (!source) continue;
-    const value = parseInteger(source.text, source.what, f.min, Number.MAX_SAFE_INTEGER);
+    const { min, max } = ruleOf(f.key);
+    const value = parseInteger(source.text, source.what, min, max);
     if (f.key === 'statsIntervalMs') statsIntervalMs = value;
     else server[f.key] = value;
   }
@@ -185,17 +191,22 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const levelSource = pick('log-level', 'OPC_LOG_LEVEL');
   const logLevel = (levelSource?.text ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
-    throw new UsageError(`${levelSource?.what ?? '--log-level'} must be one of ${LOG_LEVELS.join(', ')} (got '${logLevel}')`);
+    throw new UsageError(
+      `${levelSource?.what ?? '--log-level'} must be one of ${LOG_LEVELS.join(', ')} (got '${logLevel}')`,
+    );
   }
   const formatSource = pick('log-format', 'OPC_LOG_FORMAT');
-  const logFormat = formatSource?.text as LogFormat | undefined;
-  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
-    throw new UsageError(`${formatSource?.what ?? '--log-format'} must be json or pretty (got '${logFormat}')`);
+  let logFormat: LogFormat | undefined;
+  if (formatSource) {
+    if (formatSource.text !== 'json' && formatSource.text !== 'pretty') {
+      throw new UsageError(`${formatSource.what} must be json or pretty (got '${formatSource.text}')`);
+    }
+    logFormat = formatSource.text;
   }
 
   return {
     kind: 'run',
-    server: server as OpcServerOptions & { port: number; host: string },
+    server: server as unknown as OpcServerOptions & { port: number; host: string },
     statsIntervalMs,
     logLevel,
     logFormat,

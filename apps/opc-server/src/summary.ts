@@ -3,22 +3,21 @@
  * interval and totals at shutdown.
  */
 
-type Stats = Readonly<Record<string, number | string>>;
+import type { OpcServerStats } from '@opc-lite/opc-server';
 
-const num = (stats: Stats, key: string): number => {
-  const value = stats[key];
-  return typeof value === 'number' ? value : 0;
-};
+type Stats = Readonly<Partial<OpcServerStats>>;
+
+const num = (stats: Stats, key: keyof OpcServerStats): number => stats[key] ?? 0;
 
 /** Counters whose per-second rate the periodic line reports. */
-const RATE_KEYS = Object.freeze([
+const RATE_KEYS: readonly (readonly [keyof OpcServerStats, string])[] = Object.freeze([
   ['readings_accepted', 'readingsPerSec'],
   ['readings_rejected', 'rejectedPerSec'],
   ['datagrams_received', 'datagramsPerSec'],
   ['commands', 'commandsPerSec'],
   ['pushes_sent', 'pushesPerSec'],
   ['pushes_dropped', 'droppedPerSec'],
-] as const);
+]);
 
 /**
  * The periodic one-line summary: rates over the interval between two

@@ -32,13 +32,13 @@ export interface ReaderArgs {
   readonly backlog: number;
 }
 
-export type ReaderCommand = { readonly kind: 'help' } | { readonly kind: 'version' } | ({ readonly kind: 'run' } & ReaderArgs);
+export type ReaderCommand =
+  { readonly kind: 'help' } | { readonly kind: 'version' } | ({ readonly kind: 'run' } & ReaderArgs);
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7330;
 /** The seed's lector keeps the last 20 values. */
 export const DEFAULT_WINDOW = 20;
-
 
 const integer = (text: string, what: string, min: number, max: number): number => {
   if (!/^\d+$/.test(text.trim())) throw new UsageError(`${what} must be a whole number (got '${text}')`);
@@ -70,6 +70,14 @@ const joinNegativeValues = (argv: readonly string[]): string[] => {
   return out;
 };
 
+/** node:util's parse errors span several lines; say the same in one. */
+const describeParseError = (err: unknown): string => {
+  const message = err instanceof Error ? err.message : String(err);
+  const ambiguous = /^Option '(--?[\w-]+)' argument is ambiguous/.exec(message);
+  if (ambiguous) return `${ambiguous[1]} needs a value (write ${ambiguous[1]}=<value> for one that starts with '-')`;
+  return message.split('\n')[0]!.replace(/^Unknown option/, 'unknown option');
+};
+
 /**
  * Parses argv (without `node` and the script) and the environment
  * (`OPC_HOST`, `OPC_PORT`).
@@ -80,7 +88,10 @@ const joinNegativeValues = (argv: readonly string[]): string[] => {
  * parseReaderArgs(['--sub', 'ramp*', '--plain'], {}); // print every reading of the ramp* sensors
  * ```
  */
-export function parseReaderArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ReaderCommand {
+export function parseReaderArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ReaderCommand {
   let parsed;
   try {
     parsed = parseArgs({
@@ -105,17 +116,19 @@ export function parseReaderArgs(argv: readonly string[], env: Readonly<Record<st
       },
     });
   } catch (err) {
-    const message = err instanceof Error ? err.message.split('. ')[0]! : String(err);
-    throw new UsageError(message.replace(/^Unknown option/, 'unknown option'), { cause: err });
+    throw new UsageError(describeParseError(err), { cause: err });
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
 
-  if (positionals.length > 3) throw new UsageError(`expected at most 3 arguments: <host> <port> <delta> (got ${positionals.length})`);
+  if (positionals.length > 3)
+    throw new UsageError(`expected at most 3 arguments: <host> <port> <delta> (got ${positionals.length})`);
   const [hostArg, portArg, deltaArg] = positionals;
-  if (hostArg !== undefined && values.host !== undefined) throw new UsageError('the host is given twice: as an argument and with --host');
-  if (portArg !== undefined && values.port !== undefined) throw new UsageError('the port is given twice: as an argument and with --port');
+  if (hostArg !== undefined && values.host !== undefined)
+    throw new UsageError('the host is given twice: as an argument and with --host');
+  if (portArg !== undefined && values.port !== undefined)
+    throw new UsageError('the port is given twice: as an argument and with --port');
   if (deltaArg !== undefined && values.interval !== undefined) {
     throw new UsageError('the poll interval is given twice: as an argument and with --interval');
   }
@@ -137,11 +150,13 @@ export function parseReaderArgs(argv: readonly string[], env: Readonly<Record<st
 
   const sensors = values.sensor ?? [];
   for (const name of sensors) {
-    if (!isValidName(name)) throw new UsageError(`--sensor '${name}' is not a valid sensor name (1-128 of A-Z a-z 0-9 _ . - /)`);
+    if (!isValidName(name))
+      throw new UsageError(`--sensor '${name}' is not a valid sensor name (1-128 of A-Z a-z 0-9 _ . - /)`);
   }
   const subs = values.sub ?? [];
   for (const pattern of subs) {
-    if (!isValidPattern(pattern)) throw new UsageError(`--sub '${pattern}' is not a valid pattern (sensor-name characters and *)`);
+    if (!isValidPattern(pattern))
+      throw new UsageError(`--sub '${pattern}' is not a valid pattern (sensor-name characters and *)`);
   }
   if (pollIntervalMs !== undefined && subs.length > 0) {
     throw new UsageError('choose one mode: poll every <delta> seconds, or --sub <pattern> for every reading');

@@ -16,6 +16,8 @@ export {
   DEFAULTS,
   OpcServerError,
   resolveOptions,
+  INTEGER_RULES,
+  type IntegerRule,
   silentLogger,
   type Logger,
   type OpcServerOptions,

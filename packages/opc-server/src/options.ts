@@ -138,12 +138,22 @@ export const silentLogger: Logger = Object.freeze({
   error() {},
 });
 
-interface IntegerRule {
-  min: number;
-  max: number;
+/** The accepted range of a numeric option, inclusive. */
+export interface IntegerRule {
+  readonly min: number;
+  readonly max: number;
 }
 
-const INTEGER_RULES: Readonly<Record<Exclude<keyof OpcServerLimits, 'host'>, IntegerRule>> = Object.freeze({
+/**
+ * The range each numeric option accepts, as {@link resolveOptions} checks it;
+ * front ends (the CLI) use it to check their own flags the same way.
+ *
+ * @example
+ * ```ts
+ * INTEGER_RULES.port; // { min: 0, max: 65535 }
+ * ```
+ */
+export const INTEGER_RULES: Readonly<Record<Exclude<keyof OpcServerLimits, 'host'>, IntegerRule>> = Object.freeze({
   port: { min: 0, max: 65_535 },
   historyCapacity: { min: 1, max: 2 ** 31 - 1 },
   maxSensors: { min: 1, max: Number.MAX_SAFE_INTEGER },

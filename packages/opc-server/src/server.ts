@@ -13,7 +13,14 @@ import { lookup } from 'node:dns/promises';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { encodeError, parseDatagram, type DatagramSink, type RejectReason } from '@opc-lite/protocol';
+import {
+  encodeError,
+  NameCache,
+  parseDatagram,
+  type DatagramSink,
+  type ParseDatagramOptions,
+  type RejectReason,
+} from '@opc-lite/protocol';
 import { Hub } from './hub.js';
 import {
   MAX_TIMER_MS,
@@ -152,7 +159,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   readonly #busy = new Set<net.Socket>();
   readonly #context: SessionContext;
   readonly #sink: DatagramSink;
-  readonly #parseOptions: { maxLineBytes: number };
+  readonly #parseOptions: ParseDatagramOptions;
   readonly #createdAt = performance.now();
   #nextClientId = 1;
   #udp: dgram.Socket | undefined;
@@ -177,7 +184,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       },
     });
     this.hub = new Hub<Session>(this.store);
-    this.#parseOptions = { maxLineBytes: options.maxLineBytes };
+    // One name cache for the server's life: a known sensor's name costs no allocation per reading.
+    this.#parseOptions = { maxLineBytes: options.maxLineBytes, nameCache: new NameCache() };
     this.#sink = new IngestSink(this);
     this.#context = {
       store: this.store,
