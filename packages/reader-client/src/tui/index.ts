@@ -1,1 +1,10 @@
-export const tuiPlaceholder = 'tui';
+/**
+ * @opc-lite/reader-client/tui — the terminal chart as a widget another
+ * program can mount in its own blessed screen or blessed-contrib grid, and a
+ * ready dashboard built from it (§4). Only this subpath loads blessed.
+ */
+export { CHART_DEFAULTS, createChart } from './chart.js';
+export type { Chart, ChartGridCell, ChartOptions } from './chart.js';
+export { createDashboard, formatFigure, tableText } from './dashboard.js';
+export type { Dashboard, DashboardClient, DashboardOptions } from './dashboard.js';
+export type { ChartPoint, SeriesStats } from './series.js';
