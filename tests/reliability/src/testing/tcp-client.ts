@@ -6,6 +6,14 @@ import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { ReplyDecoder, type Reply } from '@opc-lite/protocol';
 
+/** Options of {@link TcpClient.connect}. */
+export interface TcpClientOptions {
+  /** Keep every reply in `replies` (default true); false for floods, with `onReply` to look at each. */
+  keepReplies?: boolean;
+  /** Called with every reply as it is decoded. */
+  onReply?: (reply: Reply) => void;
+}
+
 /**
  * One connection to the server.
  *
@@ -34,11 +42,20 @@ export class TcpClient {
   readonly #wakers = new Set<() => void>();
   #cursor = 0;
 
-  private constructor(socket: Socket) {
+  /** Replies received so far (also counted when not kept). */
+  replyCount = 0;
+
+  private constructor(socket: Socket, options: TcpClientOptions) {
     this.socket = socket;
+    const keep = options.keepReplies ?? true;
+    const onReply = options.onReply;
     socket.on('data', (chunk: Buffer) => {
       this.bytesReceived += chunk.length;
-      for (const reply of this.#decoder.push(chunk)) this.replies.push(reply);
+      for (const reply of this.#decoder.push(chunk)) {
+        this.replyCount++;
+        onReply?.(reply);
+        if (keep) this.replies.push(reply);
+      }
       this.#wake();
     });
     socket.on('end', () => {
@@ -59,9 +76,9 @@ export class TcpClient {
   }
 
   /** Connects to 127.0.0.1:`port`. */
-  static async connect(port: number, options: { noDelay?: boolean } = {}): Promise<TcpClient> {
-    const socket = createConnection({ host: '127.0.0.1', port, noDelay: options.noDelay ?? true });
-    const client = new TcpClient(socket);
+  static async connect(port: number, options: TcpClientOptions = {}): Promise<TcpClient> {
+    const socket = createConnection({ host: '127.0.0.1', port, noDelay: true });
+    const client = new TcpClient(socket, options);
     await Promise.race([once(socket, 'connect'), once(socket, 'error').then(([err]) => Promise.reject(err as Error))]);
     return client;
   }
