@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { ProtocolError } from '@opc-lite/protocol';
 import type { Reading } from '@opc-lite/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect } from './client.js';
+import { connect, createClient } from './client.js';
 import type { OpcClient } from './client.js';
 import { ConnectionError, TimeoutError, UnexpectedReplyError } from './errors.js';
 import type { ConnectOptions } from './options.js';
@@ -355,6 +355,30 @@ describe('reconnect', () => {
     expect(attempts).toEqual([1, 2]);
     await expect(sub.next()).rejects.toBeInstanceOf(ConnectionError);
     await expect(c.ping()).rejects.toMatchObject({ code: 'ECLOSED' });
+  });
+
+  it('lets requests and subscriptions made before the first connection wait for it', async () => {
+    const port = await closedPort();
+    const c = createClient({ port, reconnect: { initialDelayMs: 5, maxDelayMs: 20, factor: 2, jitter: 0 } });
+    defer(() => c.close());
+    expect(c.state).toBe('connecting');
+    const sub = c.subscribe('ramp', { backlog: 1 });
+    const polled = c.poll();
+    await once(c, 'reconnecting');
+    const t = await startServer({ port });
+    expect(await polled).toBeNaN();
+    await sub.ready;
+    await feed(t, 'ramp', [4]);
+    expect((await sub.next()).value).toMatchObject({ value: 4 });
+  });
+
+  it('fails what waits for a first connection that cannot be made', async () => {
+    const c = createClient({ port: await closedPort() });
+    const sub = c.subscribe('ramp');
+    const error: unknown = await c.ping().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    await expect(sub.next()).rejects.toBe(error);
+    expect(c.state).toBe('closed');
   });
 
   it('rejects connect with a ConnectionError when nothing listens', async () => {

@@ -159,8 +159,11 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
     try {
       await this.#connectLoop(false);
     } catch (error) {
+      const reason = this.#signal?.aborted ? abortReason(this.#signal) : toError(error);
+      // Whatever was issued meanwhile (createClient) learns why.
+      this.#fail(reason);
       await this.close();
-      throw this.#signal?.aborted ? abortReason(this.#signal) : error;
+      throw reason;
     }
   }
 
@@ -539,6 +542,8 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
 
   #attach(socket: net.Socket): void {
     socket.setNoDelay(true);
+    // A subscriber may hear nothing for long: let the OS notice a peer that vanished.
+    socket.setKeepAlive(true, KEEPALIVE_MS);
     this.#decoder = new ReplyDecoder();
     this.#serverReason = undefined;
     let lastError: Error | undefined;
@@ -665,6 +670,7 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
 }
 
 const LF_BYTE = 0x0a;
+const KEEPALIVE_MS = 30_000;
 
 function checkName(name: unknown): Error | undefined {
   if (typeof name !== 'string') return new TypeError(`sensor name must be a string, got ${typeof name}`);
@@ -687,6 +693,30 @@ function checkCount(name: string, value: unknown, min: number): Error | undefine
     return new RangeError(`${name} must be an integer in ${min}..${MAX_COUNT}, got ${value}`);
   }
   return undefined;
+}
+
+/**
+ * Creates a client that connects in the background: it returns at once, in
+ * state `connecting`. Requests and subscriptions made before the connection
+ * is up wait for it (requests within their timeout). Useful for a UI that
+ * shows "connecting" rather than nothing while the server is not up yet
+ * (with `reconnect`, the first connect is retried with backoff). If the
+ * first connect fails for good, waiting calls reject, subscriptions end
+ * with the error, and the client emits `close`.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from '@opc-lite/reader-client';
+ *
+ * const client = createClient({ port: 7330, reconnect: true });
+ * client.on('connect', () => console.log('connected'));
+ * console.log(await client.get('ramp')); // waits for the connection
+ * ```
+ */
+export function createClient(options: ConnectOptions = {}): OpcClient {
+  const client = new OpcClient(options);
+  client.open().catch(() => undefined);
+  return client;
 }
 
 /**

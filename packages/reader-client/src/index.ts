@@ -3,7 +3,7 @@
  * over TCP (§2.2, §4). The terminal chart lives in the `./tui` subpath, so
  * this entry never loads blessed.
  */
-export { connect, OpcClient } from './client.js';
+export { connect, createClient, OpcClient } from './client.js';
 export type { ConnectionState, OpcClientEvents, RequestOptions } from './client.js';
 export { pollOnce } from './poll-once.js';
 export type { PollOnceOptions } from './poll-once.js';

@@ -99,6 +99,15 @@ describe('createChart', () => {
     expect(chart.stats()[0]).toMatchObject({ name: 'lossy', lost: 10 });
   });
 
+  it('takes a NaN value as missing data: a gap, not a point', () => {
+    const s = mount();
+    const chart = createChart({ parent: s.screen });
+    chart.push('p', { value: 1, timestampMs: T0 });
+    chart.push('p', { value: Number.NaN, timestampMs: T0 + 1 });
+    chart.push('p', { value: 2, timestampMs: T0 + 2 });
+    expect(chart.stats()[0]).toMatchObject({ size: 2, min: 1, max: 2 });
+  });
+
   it('draws several sensors with a legend entry each, up to maxSeries', () => {
     const s = mount();
     const chart = createChart({ parent: s.screen, maxSeries: 2 });

@@ -120,7 +120,7 @@ export interface Chart {
   readonly frames: number;
   /** Readings ignored because `maxSeries` sensors are already drawn. */
   readonly ignored: number;
-  /** Adds a reading of sensor `name`; the screen is redrawn within a frame. */
+  /** Adds a reading of sensor `name`; the screen is redrawn within a frame. A NaN value marks a gap. */
   push(name: string, point: ChartPoint): void;
   /** Data is missing from now on for `name` (or every sensor): the line breaks before the next reading. */
   markGap(name?: string): void;
@@ -286,6 +286,11 @@ class LineChart implements Chart {
   }
 
   push(name: string, point: ChartPoint): void {
+    if (!Number.isFinite(point.value)) {
+      // No value (a legacy poll's `nan`): a gap, not a point.
+      this.markGap(name);
+      return;
+    }
     let series = this.#series.get(name);
     if (!series) {
       if (this.#series.size >= this.#options.maxSeries) {

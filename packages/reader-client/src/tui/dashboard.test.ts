@@ -46,6 +46,9 @@ describe('createDashboard', () => {
     const text = s.text();
     expect(row(text, 'ramp')).toEqual(['ramp', '0.2', '0.1', '0.5', '6.0', '2']);
     expect(row(text, 'other')).toEqual(['other', '42', '42', '42', '-', '0']);
+    d.push(r('pressure/boiler-left', 1, 1));
+    d.render();
+    expect(row(s.text(), 'pressure/boiler-left')?.[1]).toBe('1');
     expect(text).toMatch(/sensor +last +min +max +rate\/s +lost/);
     expect(text).toContain('window 10');
   });

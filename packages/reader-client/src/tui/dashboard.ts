@@ -127,7 +127,7 @@ function formatRate(v: number): string {
 
 /** The sensor table's text: a header and one row per sensor. */
 export function tableText(stats: readonly SeriesStats[], width: number): string {
-  const nameWidth = Math.max(6, Math.min(24, ...stats.map((s) => s.name.length)));
+  const nameWidth = Math.min(24, Math.max(6, ...stats.map((s) => s.name.length)));
   const cols = [nameWidth, 11, 11, 11, 9, 8];
   const row = (cells: string[]): string =>
     cells
@@ -342,15 +342,13 @@ class DashboardImpl implements Dashboard {
   }
 
   #statusText(): string {
-    const parts = [
-      ` ${this.#server}`,
-      this.#modeText,
-      this.#note ? `${this.#connection}: ${this.#note}` : this.#connection,
-      `window ${this.chart.window}`,
-    ];
+    const connection = this.#note ? `${this.#connection}: ${this.#note}` : this.#connection;
+    const parts = this.#client ? [this.#server, this.#modeText, connection] : [this.#modeText];
+    if (!this.#client && this.#note) parts.push(this.#note);
+    parts.push(`window ${this.chart.window}`);
     if (this.#paused) parts.push('PAUSED');
     if (this.#keys) parts.push('q quit  p pause  +/- window');
-    return parts.join(' │ ');
+    return ` ${parts.join(' │ ')}`;
   }
 
   async #consumeSubscription(client: DashboardClient, pattern: string): Promise<void> {
