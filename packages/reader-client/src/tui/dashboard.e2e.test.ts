@@ -46,6 +46,17 @@ describe('dashboard fed by a client', () => {
     expect(s.text()).toContain('connected');
   });
 
+  it('subscribes to several patterns with the backlog asked for', async () => {
+    const t = await startServer();
+    await t.send(['a 1', 'a 2', 'a 3', 'b 7', 'c 9']);
+    await expect.poll(() => t.server.store.size).toBe(3);
+    const [d, s] = await open(t.port, { mode: 'subscribe', patterns: ['a', 'b'], backlog: 2 });
+    await expect.poll(() => row(d, s, 'b')?.[1]).toBe('7');
+    await expect.poll(() => d.chart.stats().find((x) => x.name === 'a')?.count).toBe(2);
+    expect(row(d, s, 'c')).toBeUndefined();
+    expect(s.text()).toContain('subscribe a b');
+  });
+
   it('polls the legacy way every interval, as the original lector', async () => {
     const t = await startServer();
     await t.send('0.5');

@@ -60,8 +60,12 @@ export interface DashboardOptions {
   screenOptions?: Widgets.IScreenOptions;
   /** Sensors to show. In poll mode each is read with GET; without, the legacy `n` poll reads sensor `default`. */
   sensors?: readonly string[];
-  /** Subscribe mode: the pattern to subscribe to when no `sensors` are given. Default '*'. */
+  /** Subscribe mode: the pattern to subscribe to when neither `patterns` nor `sensors` are given. Default '*'. */
   pattern?: string;
+  /** Subscribe mode: several patterns, one subscription each. Default: `sensors`, else `[pattern]`. */
+  patterns?: readonly string[];
+  /** Subscribe mode: recent readings per sensor asked for when subscribing. Default: the window. */
+  backlog?: number;
   /** 'subscribe' (every reading, pushed) or 'poll' (one reading per interval, as the original lector). Default 'subscribe'. */
   mode?: 'poll' | 'subscribe';
   /** Poll mode: time between polls, in ms. Default 1000. */
@@ -171,6 +175,7 @@ class DashboardImpl implements Dashboard {
   #note = '';
   #tableRows: number;
   #pollTimer: ReturnType<typeof setInterval> | undefined;
+  #backlog: number | undefined;
 
   constructor(options: DashboardOptions) {
     const mode = options.mode ?? 'subscribe';
@@ -191,7 +196,16 @@ class DashboardImpl implements Dashboard {
     const parent = options.parent ?? this.screen;
 
     const sensors = options.sensors ?? [];
-    const patterns = sensors.length > 0 ? [...sensors] : [options.pattern ?? '*'];
+    const patterns =
+      options.patterns && options.patterns.length > 0
+        ? [...options.patterns]
+        : sensors.length > 0
+          ? [...sensors]
+          : [options.pattern ?? '*'];
+    if (options.backlog !== undefined && !(Number.isInteger(options.backlog) && options.backlog >= 0)) {
+      throw new RangeError('backlog must be an integer >= 0');
+    }
+    this.#backlog = options.backlog;
     this.#modeText = options.client
       ? mode === 'subscribe'
         ? `subscribe ${patterns.join(' ')}`
@@ -353,7 +367,10 @@ class DashboardImpl implements Dashboard {
 
   async #consumeSubscription(client: DashboardClient, pattern: string): Promise<void> {
     try {
-      const sub = client.subscribe(pattern, { backlog: this.chart.window, signal: this.#abort.signal });
+      const sub = client.subscribe(pattern, {
+        backlog: this.#backlog ?? this.chart.window,
+        signal: this.#abort.signal,
+      });
       for await (const reading of sub) this.chart.push(reading.name, reading);
     } catch (error) {
       this.#setNote(error);
