@@ -58,6 +58,7 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string' },
     warmup: { type: 'string' },
     servers: { type: 'string' },
+    case: { type: 'string' },
     smoke: { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
@@ -71,7 +72,8 @@ if (opts.help) {
   process.stdout.write(
     [
       'usage: node bench/run.mjs [--scenario 1,3] [--repeat 3] [--seconds 2] [--warmup 0.5]',
-      '                          [--servers opc-lite,node,python] [--smoke] [--no-build] [--no-pin] [--profile]',
+      '                          [--servers opc-lite,node,python] [--case KEY,...] [--smoke] [--no-build]',
+      '                          [--no-pin] [--profile]',
       '                          [--results-dir DIR]',
       '',
       '--profile: run the opc-lite server under node --cpu-prof (profiles in bench/build/profiles/;',
@@ -118,6 +120,7 @@ if (opts.profile) {
 const wanted = opts.scenario
   ? opts.scenario.split(',').map((s) => num(s.trim(), 'scenario', 1, SCENARIOS.length))
   : SCENARIOS.map((s) => s.id);
+const caseFilter = opts.case ? new Set(opts.case.split(',').map((s) => s.trim())) : undefined;
 const serverFilter = opts.servers ? new Set(opts.servers.split(',').map((s) => s.trim())) : undefined;
 if (serverFilter) {
   for (const s of serverFilter) {
@@ -184,7 +187,7 @@ async function runScenario(scenario, mach) {
     log(`\n[${scenario.id}] ${scenario.title}: skipped (none of ${scenario.servers.join(', ')} selected)`);
     return undefined;
   }
-  const cases = scenario.cases(ctx);
+  const cases = scenario.cases(ctx).filter((c) => !caseFilter || caseFilter.has(c.key));
   /** results[caseKey][kind] = array of metric objects */
   const results = Object.fromEntries(cases.map((c) => [c.key, Object.fromEntries(kinds.map((k) => [k, []]))]));
   const serverInfo = {};

@@ -78,6 +78,11 @@ export function runTool(tool, args, { timeoutMs = 60_000, onLine, cpu = placemen
   });
 }
 
+/** A tool's own CPU use over `seconds` of wall time, in % of one core (from its getrusage). */
+export function toolCpuPct(report, seconds) {
+  return (100 * (report.cpu_user_s + report.cpu_sys_s)) / seconds;
+}
+
 /**
  * Starts `fanout_sub` and resolves `{ result }` once every subscriber is
  * subscribed (its `ready` line); `result` resolves with its report.

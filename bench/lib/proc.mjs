@@ -40,14 +40,18 @@ export function udpRcvbufErrors() {
   return Number(values[keys.indexOf('RcvbufErrors')]);
 }
 
-/** `{ rssBytes, hwmBytes }` from /proc/<pid>/status. */
+/**
+ * From /proc/<pid>/status: `{ rssBytes, hwmBytes, anonBytes, fileBytes }`
+ * (VmRSS, VmHWM, RssAnon: private memory, RssFile: mapped files such as the
+ * node binary, shared with other processes).
+ */
 export function memory(pid) {
   const status = read(`/proc/${pid}/status`);
   const kb = (key) => {
     const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
     return m ? Number(m[1]) * 1024 : NaN;
   };
-  return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') };
+  return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), anonBytes: kb('RssAnon'), fileBytes: kb('RssFile') };
 }
 
 let clockTicks;
@@ -92,4 +96,11 @@ export function softnetDrops() {
     .split('\n')
     .filter(Boolean)
     .reduce((n, line) => n + parseInt(line.split(/\s+/)[1] ?? '0', 16), 0);
+}
+
+/** Read and write system calls the process has made (/proc/<pid>/io: syscr, syscw; socket writes count, recvmsg does not). */
+export function syscalls(pid) {
+  const io = read(`/proc/${pid}/io`);
+  const get = (key) => Number(new RegExp(`^${key}: (\\d+)`, 'm').exec(io)?.[1] ?? NaN);
+  return { reads: get('syscr'), writes: get('syscw') };
 }

@@ -6,7 +6,7 @@ import { clearTimeout, setTimeout } from 'node:timers';
 import { URL, fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { cpuSeconds, memory } from './proc.mjs';
+import { cpuSeconds, memory, syscalls } from './proc.mjs';
 import { delay } from './util.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -124,6 +124,7 @@ export async function startServer(kind, { extraArgs = [] } = {}) {
     alive: () => child.exitCode === null && child.signalCode === null,
     memory: () => memory(child.pid),
     cpuSeconds: () => cpuSeconds(child.pid),
+    syscalls: () => syscalls(child.pid),
     stats: () => (kind === 'opc-lite' ? fetchStats(address.port) : Promise.resolve(undefined)),
     /** SIGTERM, then SIGKILL if it has not exited within a few seconds. */
     stop: () => {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define LOOPBACK "127.0.0.1"
@@ -151,6 +152,14 @@ static inline void hist_print_json(const hist_t *h, const char *prefix) {
          prefix, (unsigned long long)h->total, prefix, hist_quantile(h, 0.50) / 1e3, prefix,
          hist_quantile(h, 0.90) / 1e3, prefix, hist_quantile(h, 0.99) / 1e3, prefix, hist_quantile(h, 0.999) / 1e3,
          prefix, h->total ? h->max / 1e3 : 0.0, prefix, h->total ? h->sum / (double)h->total / 1e3 : 0.0);
+}
+
+/* This process's CPU time so far (user + system), as JSON members, no braces. */
+static inline void rusage_print_json(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f", ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+         ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 }
 
 #endif

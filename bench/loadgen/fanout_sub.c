@@ -184,6 +184,8 @@ int main(int argc, char **argv) {
          window > 0 ? total / window : 0.0, (unsigned long long)bad_lines, (unsigned long long)err_lines, first_err,
          (unsigned long long)closed_by_server);
   hist_print_json(&hist, "latency_");
+  printf(",");
+  rusage_print_json();
   printf("}\n");
   return 0;
 }

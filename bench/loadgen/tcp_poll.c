@@ -267,6 +267,8 @@ int main(int argc, char **argv) {
          (unsigned long long)completed, elapsed, elapsed > 0 ? completed / elapsed : 0.0, (unsigned long long)connects,
          (unsigned long long)errors, first_errno ? strerror(first_errno) : "", (unsigned long long)bad_replies);
   hist_print_json(&hist, "");
+  printf(",");
+  rusage_print_json();
   printf("}\n");
   return 0;
 }

@@ -216,10 +216,12 @@ int main(int argc, char **argv) {
   double elapsed = (double)(end - start) / 1e9;
   printf("{\"datagrams\":%llu,\"readings\":%llu,\"bytes\":%llu,\"elapsed_s\":%.6f,\"datagrams_per_s\":%.1f,"
          "\"readings_per_s\":%.1f,\"target_rate\":%.1f,\"errors\":%llu,\"first_errno\":\"%s\",\"bursts\":%llu,"
-         "\"start_real_ms\":%.3f,\"end_real_ms\":%.3f}\n",
+         "\"start_real_ms\":%.3f,\"end_real_ms\":%.3f,",
          (unsigned long long)datagrams, (unsigned long long)readings, (unsigned long long)bytes, elapsed,
          datagrams / elapsed, readings / elapsed, rate, (unsigned long long)errors,
          first_errno ? strerror(first_errno) : "", (unsigned long long)bursts, start_real / 1e6, end_real / 1e6);
+  rusage_print_json();
+  printf("}\n");
   close(fd);
   return 0;
 }

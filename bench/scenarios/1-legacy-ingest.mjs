@@ -9,7 +9,7 @@
 // queue is drained before counting). The window runs from the
 // sender's first datagram until the server has drained its socket queue, so a
 // server that falls behind is charged for the time it takes to catch up.
-import { runTool } from '../lib/loadgen.mjs';
+import { runTool, toolCpuPct } from '../lib/loadgen.mjs';
 import { softnetDrops, udpRcvbufErrors, udpSocket } from '../lib/proc.mjs';
 import { percent, poll, si, spread } from '../lib/util.mjs';
 
@@ -85,13 +85,14 @@ export default {
       drained: drain.ok ? 1 : 0,
       window_s: windowS,
       server_cpu_pct: (100 * (after.cpu - before.cpu)) / windowS,
+      sender_cpu_pct: toolCpuPct(sent, sent.elapsed_s),
     };
   },
   line(kase, r, order) {
     const parts = order.map((kind) => {
       const m = r[kind];
       if (!m) return undefined;
-      return `${kind} ${spread(m.stored_per_s)} loss ${spread(m.loss_pct, percent)} drops ${si(m.kernel_drops.median)} cpu ${Math.round(m.server_cpu_pct.median)}%`;
+      return `${kind} ${spread(m.stored_per_s)} loss ${spread(m.loss_pct, percent)} drops ${si(m.kernel_drops.median)} cpu ${Math.round(m.server_cpu_pct.median)}/${Math.round(m.sender_cpu_pct.median)}%`;
     });
     return `${kase.label.padEnd(9)} ${parts.filter(Boolean).join(' | ')}`;
   },

@@ -1,7 +1,7 @@
 // Scenario 2, batched ingest: native lines `name value ts seq` (as opc-sensor
 // sends them), many per datagram, sent flat out. Readings stored per second.
 // opc-lite only: the references speak the legacy form alone.
-import { runTool } from '../lib/loadgen.mjs';
+import { runTool, toolCpuPct } from '../lib/loadgen.mjs';
 import { udpSocket } from '../lib/proc.mjs';
 import { percent, poll, si, spread } from '../lib/util.mjs';
 
@@ -53,6 +53,7 @@ export default {
       kernel_drops: after.sock.drops - before.sock.drops,
       rejected: after.stats.readings_rejected - before.stats.readings_rejected,
       server_cpu_pct: (100 * (after.cpu - before.cpu)) / windowS,
+      sender_cpu_pct: toolCpuPct(sent, sent.elapsed_s),
     };
   },
   line(kase, r) {
@@ -60,7 +61,7 @@ export default {
     return (
       `${kase.label.padEnd(9)} opc-lite ${spread(m.readings_per_s)} readings/s (${spread(m.datagrams_per_s)} datagrams/s ` +
       `of ${m.lines_per_datagram.median.toFixed(0)} lines, ${m.bytes_per_datagram.median.toFixed(0)} B) ` +
-      `sender loss ${spread(m.loss_pct, percent)} rejected ${si(m.rejected.median)} cpu ${Math.round(m.server_cpu_pct.median)}%`
+      `sender loss ${spread(m.loss_pct, percent)} rejected ${si(m.rejected.median)} cpu ${Math.round(m.server_cpu_pct.median)}/${Math.round(m.sender_cpu_pct.median)}%`
     );
   },
 };

@@ -4,7 +4,7 @@
 //   50×1: 50 connections with one outstanding each.
 // Every reply is checked against the value set beforehand (bad replies counted).
 import { createSocket } from 'node:dgram';
-import { runTool } from '../lib/loadgen.mjs';
+import { runTool, toolCpuPct } from '../lib/loadgen.mjs';
 import { placement, query } from '../lib/servers.mjs';
 import { micros, poll, spread } from '../lib/util.mjs';
 
@@ -48,6 +48,7 @@ export default {
   prepare: (server) => setValue(server),
   async measure({ server, kase, ctx }) {
     const cpu = server.cpuSeconds();
+    const sys = server.syscalls();
     const r = await runTool(
       'tcp_poll',
       ['-p', server.port, '-c', kase.conns, '-k', kase.depth, '-t', ctx.seconds, '-w', ctx.warmup, '-e', VALUE],
@@ -65,6 +66,9 @@ export default {
       errors: r.errors,
       bad_replies: r.bad_replies,
       server_cpu_pct: (100 * (server.cpuSeconds() - cpu)) / (r.elapsed_s + ctx.warmup),
+      client_cpu_pct: toolCpuPct(r, r.elapsed_s + ctx.warmup),
+      // warm-up included in both: a ratio, not a rate
+      replies_per_write: (r.requests * (1 + ctx.warmup / r.elapsed_s)) / (server.syscalls().writes - sys.writes),
     };
   },
   line(kase, r, order) {
@@ -76,7 +80,9 @@ export default {
           ? ` p50 ${spread(m.p50_us, micros)} p99 ${spread(m.p99_us, micros)} p999 ${spread(m.p999_us, micros)}`
           : ` p99 ${micros(m.p99_us.median)}`;
       const bad = m.bad_replies.max || m.errors.max ? ` BAD ${m.bad_replies.max}/${m.errors.max}` : '';
-      return `${kind} ${spread(m.requests_per_s)}/s${lat}${bad}`;
+      const cpu = ` cpu ${Math.round(m.server_cpu_pct.median)}/${Math.round(m.client_cpu_pct.median)}%`;
+      const rpw = ` ${m.replies_per_write.median.toFixed(1)}/write`;
+      return `${kind} ${spread(m.requests_per_s)}/s${lat}${rpw}${cpu}${bad}`;
     });
     return `${kase.label.padEnd(6)} ${parts.filter(Boolean).join(' | ')}`;
   },

@@ -1,7 +1,7 @@
 // Scenario 4, connect-per-poll, as the original lector does: connect, send
 // `n`, read one line, close, start over. One such client, then 16 at once.
 // Connections served per second, and the whole cycle's latency.
-import { runTool } from '../lib/loadgen.mjs';
+import { runTool, toolCpuPct } from '../lib/loadgen.mjs';
 import { micros, spread } from '../lib/util.mjs';
 import { setValue, VALUE } from './3-legacy-poll.mjs';
 
@@ -34,6 +34,7 @@ export default {
       errors: r.errors,
       bad_replies: r.bad_replies,
       server_cpu_pct: (100 * (server.cpuSeconds() - cpu)) / (r.elapsed_s + ctx.warmup),
+      client_cpu_pct: toolCpuPct(r, r.elapsed_s + ctx.warmup),
     };
   },
   line(kase, r, order) {
@@ -41,7 +42,8 @@ export default {
       const m = r[kind];
       if (!m) return undefined;
       const bad = m.bad_replies.max || m.errors.max ? ` BAD ${m.bad_replies.max}/${m.errors.max}` : '';
-      return `${kind} ${spread(m.connections_per_s)}/s p99 ${micros(m.p99_us.median)}${bad}`;
+      const cpu = ` cpu ${Math.round(m.server_cpu_pct.median)}/${Math.round(m.client_cpu_pct.median)}%`;
+      return `${kind} ${spread(m.connections_per_s)}/s p99 ${micros(m.p99_us.median)}${cpu}${bad}`;
     });
     return `${kase.label.padEnd(10)} ${parts.filter(Boolean).join(' | ')}`;
   },

@@ -3,7 +3,7 @@
 // Pushes delivered per second, drops (the server's pushes_dropped, and seq
 // gaps seen by the subscribers) and delivery latency (receipt − send time).
 // opc-lite only: the references have no subscriptions.
-import { runTool, startSubscribers } from '../lib/loadgen.mjs';
+import { runTool, startSubscribers, toolCpuPct } from '../lib/loadgen.mjs';
 import { micros, si, spread } from '../lib/util.mjs';
 
 const RATE = 10_000;
@@ -23,6 +23,7 @@ export default {
     const idleMs = ctx.smoke ? 300 : 1500;
     const before = await server.stats();
     const cpu = server.cpuSeconds();
+    const sys = server.syscalls();
     const { result } = await startSubscribers(
       ['-p', server.port, '-P', name, '-c', kase.subs, '-e', count, '-t', ctx.seconds + 20, '-i', idleMs],
       { timeoutMs: (ctx.seconds + 30) * 1000 },
@@ -34,6 +35,7 @@ export default {
     );
     const subs = await result;
     const after = await server.stats();
+    const writes = server.syscalls().writes - sys.writes;
     const windowS = Math.max(subs.window_s, sent.elapsed_s);
     const expected = sent.readings * kase.subs;
     return {
@@ -44,6 +46,8 @@ export default {
       pushes_per_s: subs.received / windowS,
       missing: expected - subs.received,
       pushes_dropped: after.pushes_dropped - before.pushes_dropped,
+      write_syscalls_per_s: writes / windowS,
+      pushes_per_write: subs.received / writes,
       pushes_sent: after.pushes_sent - before.pushes_sent,
       gaps: subs.gaps,
       slow_consumer_disconnects: after.slow_consumer_disconnects - before.slow_consumer_disconnects,
@@ -52,6 +56,7 @@ export default {
       latency_p99_us: subs.latency_p99_us,
       latency_max_us: subs.latency_max_us,
       server_cpu_pct: (100 * (server.cpuSeconds() - cpu)) / windowS,
+      subscriber_cpu_pct: toolCpuPct(subs, windowS),
     };
   },
   line(kase, r) {
@@ -59,7 +64,7 @@ export default {
     return (
       `${kase.label.padEnd(9)} opc-lite ${spread(m.pushes_per_s)} pushes/s, dropped ${si(m.pushes_dropped.median)} ` +
       `(max ${si(m.pushes_dropped.max)}), missing ${si(m.missing.max)}, latency p50 ${micros(m.latency_p50_us.median)} ` +
-      `p99 ${spread(m.latency_p99_us, micros)}, cpu ${Math.round(m.server_cpu_pct.median)}%`
+      `p99 ${spread(m.latency_p99_us, micros)}, ${m.pushes_per_write.median.toFixed(1)} pushes/write, cpu ${Math.round(m.server_cpu_pct.median)}/${Math.round(m.subscriber_cpu_pct.median)}%`
     );
   },
   check: (m) => (m.received > 0 ? undefined : `no push received (sent ${m.sent}, stored ${m.stored})`),

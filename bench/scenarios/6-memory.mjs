@@ -87,7 +87,10 @@ export default {
       rss_bytes: mem.rssBytes,
       hwm_bytes: mem.hwmBytes,
       raw_bytes: raw,
+      rss_anon_bytes: mem.anonBytes,
+      rss_file_bytes: mem.fileBytes,
       rss_over_raw: mem.rssBytes / raw,
+      anon_over_raw: mem.anonBytes / raw,
       added_over_raw: (mem.rssBytes - idle.rssBytes) / raw,
       bytes_per_reading: mem.rssBytes / (kase.sensors * kase.history),
       added_bytes_per_reading: (mem.rssBytes - idle.rssBytes) / (kase.sensors * kase.history),
@@ -98,7 +101,8 @@ export default {
     const x = (v) => `×${v.toFixed(2)}`;
     return (
       `${kase.label.padEnd(12)} opc-lite RSS ${spread(m.rss_bytes, mib)} = ${spread(m.rss_over_raw, x)} raw ` +
-      `(${mib(m.raw_bytes.median)}); idle ${mib(m.rss_idle_bytes.median)}, added ${x(m.added_over_raw.median)} raw; ` +
+      `(${mib(m.raw_bytes.median)}); anon ${x(m.anon_over_raw.median)}, file ${mib(m.rss_file_bytes.median)}; ` +
+      `idle ${mib(m.rss_idle_bytes.median)}, added ${x(m.added_over_raw.median)} raw; ` +
       `${m.bytes_per_reading.median.toFixed(1)} B/reading (raw 24); full sensors ${m.full_sensors.min}/${m.sensors.median}`
     );
   },
