@@ -10,7 +10,14 @@ const run = (argv: string[], env: Record<string, string> = {}): ReaderArgs => {
 describe('parseReaderArgs', () => {
   it('takes the seed form <host> <port> <delta> as polling every delta seconds into a window of 20', () => {
     const args = run(['10.0.0.5', '9000', '0.5']);
-    expect(args).toMatchObject({ host: '10.0.0.5', port: 9000, pollIntervalMs: 500, window: 20, patterns: [], sensors: [] });
+    expect(args).toMatchObject({
+      host: '10.0.0.5',
+      port: 9000,
+      pollIntervalMs: 500,
+      window: 20,
+      patterns: [],
+      sensors: [],
+    });
   });
 
   it('subscribes to every sensor by default', () => {
@@ -26,7 +33,11 @@ describe('parseReaderArgs', () => {
   });
 
   it('polls named sensors with --interval', () => {
-    expect(run(['--interval', '0.25', '--sensor', 'ramp'])).toMatchObject({ pollIntervalMs: 250, sensors: ['ramp'], patterns: [] });
+    expect(run(['--interval', '0.25', '--sensor', 'ramp'])).toMatchObject({
+      pollIntervalMs: 250,
+      sensors: ['ramp'],
+      patterns: [],
+    });
   });
 
   it('reads the host and port from the environment, flags first', () => {
@@ -35,7 +46,9 @@ describe('parseReaderArgs', () => {
   });
 
   it('takes the output, window, y range, count and backlog flags', () => {
-    expect(run(['--csv', '--window', '50', '--y-min', '-1', '--y-max', '1', '--count', '3', '--backlog', '10'])).toMatchObject({
+    expect(
+      run(['--csv', '--window', '50', '--y-min', '-1', '--y-max', '1', '--count', '3', '--backlog', '10']),
+    ).toMatchObject({
       output: 'csv',
       window: 50,
       yMin: -1,

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { connect, type OpcClient } from '@opc-lite/reader-client';
 import { helpText, parseReaderArgs, UsageError, type ReaderArgs, type ReaderCommand } from './args.js';
+import { runReaderDashboard } from './dashboard.js';
 import { runFeed } from './feed.js';
 import { CSV_HEADER, formatCsv, formatPlain } from './format.js';
 
@@ -73,12 +74,6 @@ async function runPlain(args: ReaderArgs, csv: boolean, signal: AbortSignal, sto
   }
 }
 
-async function runDashboard(args: ReaderArgs, signal: AbortSignal, stop: () => void): Promise<void> {
-  // Loaded only here: the plain output never pays for blessed.
-  const { runReaderDashboard } = await import('./dashboard.js');
-  await runReaderDashboard(args, signal, stop);
-}
-
 async function main(): Promise<void> {
   let command: ReaderCommand;
   try {
@@ -108,7 +103,7 @@ async function main(): Promise<void> {
 
   const output = command.output ?? (process.stdout.isTTY ? 'tui' : 'plain');
   try {
-    if (output === 'tui') await runDashboard(command, controller.signal, stop);
+    if (output === 'tui') await runReaderDashboard(command, controller.signal);
     else await runPlain(command, output === 'csv', controller.signal, stop);
   } catch (err) {
     if (controller.signal.aborted) return;
@@ -119,7 +114,9 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`opc-reader: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `opc-reader: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

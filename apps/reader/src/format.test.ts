@@ -18,7 +18,11 @@ describe('formatPlain', () => {
 describe('formatCsv', () => {
   it('prints rows that match the header', () => {
     expect(CSV_HEADER).toBe('time,sensor,value,seq\n');
-    expect(formatCsv({ name: 'a/b', value: -1e-7, timestampMs: 0, seq: 3 })).toBe('1970-01-01T00:00:00.000Z,a/b,-1e-7,3\n');
-    expect(formatCsv({ name: 'default', value: 1, timestampMs: 0, seq: undefined })).toBe('1970-01-01T00:00:00.000Z,default,1,\n');
+    expect(formatCsv({ name: 'a/b', value: -1e-7, timestampMs: 0, seq: 3 })).toBe(
+      '1970-01-01T00:00:00.000Z,a/b,-1e-7,3\n',
+    );
+    expect(formatCsv({ name: 'default', value: 1, timestampMs: 0, seq: undefined })).toBe(
+      '1970-01-01T00:00:00.000Z,default,1,\n',
+    );
   });
 });

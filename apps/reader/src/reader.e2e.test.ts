@@ -1,0 +1,203 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createOpcServer, type OpcServer } from '@opc-lite/opc-server';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+// The real CLIs, built by turbo before this project's tests run.
+const READER = fileURLToPath(new URL('../bin/opc-reader.js', import.meta.url));
+const SENSOR = fileURLToPath(new URL('../../sensor/bin/opc-sensor.js', import.meta.url));
+
+let server: OpcServer;
+let port: number;
+const children: ChildProcess[] = [];
+
+beforeEach(async () => {
+  server = createOpcServer({ port: 0 });
+  port = (await server.listen()).tcpPort;
+});
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  }
+  await server.close();
+});
+
+function run(
+  bin: string,
+  args: string[],
+): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  return { child, stdout: () => stdout, stderr: () => stderr, exit };
+}
+
+/** A sawtooth with a 0.5 s period, sampled every 20 ms, for longer than any test runs. */
+async function startSensor(name: string): Promise<void> {
+  run(SENSOR, ['127.0.0.1', String(port), '0.02', '--name', name, '--period', '0.5', '--count', '1500', '--quiet']);
+  await vi.waitFor(() => expect(server.store.get(name)?.count ?? 0).toBeGreaterThan(2), { timeout: 10_000 });
+}
+
+/**
+ * Checks that values follow a rising sawtooth of amplitude 1: each step either
+ * rises, or falls by more than half the amplitude (the wrap); returns the wraps.
+ */
+function expectSawtooth(values: number[]): number {
+  let wraps = 0;
+  for (let i = 1; i < values.length; i++) {
+    const step = values[i]! - values[i - 1]!;
+    if (step < 0) {
+      expect(step, `step ${i}: ${values[i - 1]} → ${values[i]}`).toBeLessThan(-0.5);
+      wraps++;
+    }
+  }
+  for (const v of values) {
+    expect(v).toBeGreaterThanOrEqual(0);
+    expect(v).toBeLessThan(1);
+  }
+  return wraps;
+}
+
+describe('opc-reader --plain', () => {
+  it('polls every delta seconds, as the seed lector, printing values that follow the sawtooth', async () => {
+    await startSensor('default');
+    const reader = run(READER, ['127.0.0.1', String(port), '0.05', '--plain', '--count', '30']);
+    expect(await reader.exit).toBe(0);
+
+    const lines = reader.stdout().trim().split('\n');
+    expect(lines).toHaveLength(30);
+    const values = lines.map((line) => {
+      const [time, name, value, extra] = line.split(' ');
+      expect(Number.isNaN(Date.parse(time!))).toBe(false);
+      expect(name).toBe('default');
+      expect(extra).toBeUndefined(); // a legacy poll carries no seq
+      return Number(value);
+    });
+    // 30 polls 50 ms apart span 1.5 s: about three periods of 0.5 s.
+    expect(expectSawtooth(values)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('subscribes and prints every reading in order, following the sawtooth', async () => {
+    await startSensor('ramp');
+    const reader = run(READER, [
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--sub',
+      'ra*',
+      '--plain',
+      '--count',
+      '60',
+    ]);
+    expect(await reader.exit).toBe(0);
+
+    const rows = reader
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '));
+    expect(rows).toHaveLength(60);
+    const seqs = rows.map((r) => Number(r[3]));
+    seqs.slice(1).forEach((seq, i) => expect(seq).toBe(seqs[i]! + 1)); // every reading, none missed
+    expect(rows.every((r) => r[1] === 'ramp')).toBe(true);
+    // 60 readings 20 ms apart span 1.2 s: two or three periods.
+    expect(expectSawtooth(rows.map((r) => Number(r[2])))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('prints CSV with a header', async () => {
+    await startSensor('ramp');
+    const reader = run(READER, ['--port', String(port), '--sensor', 'ramp', '--csv', '--count', '3']);
+    expect(await reader.exit).toBe(0);
+    const [header, ...rows] = reader.stdout().trim().split('\n');
+    expect(header).toBe('time,sensor,value,seq');
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z,ramp,[\d.e-]+,\d+$/);
+  });
+
+  it('prints plain lines without being asked when stdout is not a terminal', async () => {
+    await startSensor('ramp');
+    const reader = run(READER, ['--port', String(port), '--sub', 'ramp', '--count', '2']);
+    expect(await reader.exit).toBe(0);
+    expect(reader.stdout().trim().split('\n')).toHaveLength(2);
+  });
+
+  it('exits 0 on SIGTERM', async () => {
+    const reader = run(READER, ['--port', String(port), '--sub', '*', '--plain']);
+    await vi.waitFor(() => expect(server.stats().subscriptions).toBe(1), { timeout: 10_000 });
+    reader.child.kill('SIGTERM');
+    expect(await reader.exit).toBe(0);
+  });
+
+  it('rejects a bad argument with one line and exit code 2', async () => {
+    const reader = run(READER, ['127.0.0.1', String(port), 'soon']);
+    expect(await reader.exit).toBe(2);
+    expect(reader.stderr().trim().split('\n')).toEqual([
+      "opc-reader: the poll interval (seconds) must be a number (got 'soon') (see 'opc-reader --help')",
+    ]);
+  });
+});
+
+// The dashboard in a real terminal: tmux from Debian's packages (.ci/run installs it).
+const hasTmux = (() => {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.runIf(hasTmux || process.env.CI)('opc-reader dashboard in tmux', () => {
+  const session = `opc-reader-test-${process.pid}`;
+  const tmux = (...args: string[]): string => execFileSync('tmux', args, { encoding: 'utf8' });
+
+  afterEach(() => {
+    try {
+      tmux('kill-session', '-t', session);
+    } catch {
+      // already gone
+    }
+  });
+
+  it('draws the chart, the table and the status line, and q exits 0 leaving the terminal clean', async () => {
+    await startSensor('ramp');
+    const exitFile = join(tmpdir(), `opc-reader-tmux-exit-${process.pid}`);
+    const command = `'${process.execPath}' '${READER}' --port ${port} --sub '*' --y-min 0 --y-max 1; echo $? > '${exitFile}'; sleep 30`;
+    tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
+
+    const screen = await vi.waitFor(
+      () => {
+        const text = tmux('capture-pane', '-p', '-t', session);
+        expect(text).toMatch(/ramp +[\d.e-]+ +[\d.e-]+ +[\d.e-]+ +[\d.]+ +0/); // the table: last, min, max, rate, lost
+        return text;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    expect(screen).toContain('opc-reader (live)');
+    expect(screen).toMatch(/1\.00/); // the fixed y axis
+    expect(screen).toMatch(/\d\d:\d\d:\d\d\.\d{3}/); // time on the x axis
+    expect(screen).toMatch(/[⠁-⣿]/u); // braille dots: the line itself
+    expect(screen).toContain(`127.0.0.1:${port}`);
+    expect(screen).toContain('connected');
+
+    tmux('send-keys', '-t', session, 'q');
+    const code = await vi.waitFor(() => readFileSync(exitFile, 'utf8').trim(), { timeout: 10_000, interval: 50 });
+    rmSync(exitFile, { force: true });
+    expect(code).toBe('0');
+    // The alternate screen is gone: nothing of the dashboard is left on the terminal.
+    expect(tmux('capture-pane', '-p', '-t', session)).not.toContain('opc-reader (live)');
+  });
+});
