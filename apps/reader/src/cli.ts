@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
-import { connect, type OpcClient } from '@opc-lite/reader-client';
+import { createClient, type OpcClient } from '@opc-lite/reader-client';
 import { helpText, parseReaderArgs, UsageError, type ReaderArgs, type ReaderCommand } from './args.js';
 import { runReaderDashboard } from './dashboard.js';
 import { runFeed } from './feed.js';
@@ -32,19 +32,24 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
 
 /** Reports connection changes on stderr, once per change rather than once per retry. */
 function reportConnection(client: OpcClient): void {
-  let lost = false;
-  client.on('reconnecting', ({ attempt }) => {
-    if (!lost || attempt === 1) say(`connection to ${client.host}:${client.port} lost; reconnecting`);
-    lost = true;
+  const server = `${client.host}:${client.port}`;
+  let everConnected = false;
+  let down = false;
+  client.on('reconnecting', () => {
+    if (!down)
+      say(everConnected ? `connection to ${server} lost; reconnecting` : `waiting for the server at ${server}`);
+    down = true;
   });
   client.on('connect', () => {
-    if (lost) say(`reconnected to ${client.host}:${client.port}`);
-    lost = false;
+    if (down) say(everConnected ? `reconnected to ${server}` : `connected to ${server}`);
+    everConnected = true;
+    down = false;
   });
 }
 
 async function runPlain(args: ReaderArgs, csv: boolean, signal: AbortSignal, stop: () => void): Promise<void> {
-  const client = await connect({ host: args.host, port: args.port, reconnect: true, signal });
+  // The server may not be up yet, or may restart: wait for it, retrying with backoff.
+  const client = createClient({ host: args.host, port: args.port, reconnect: true, signal });
   reportConnection(client);
   if (csv) process.stdout.write(CSV_HEADER);
   let printed = 0;
@@ -107,7 +112,7 @@ async function main(): Promise<void> {
     else await runPlain(command, output === 'csv', controller.signal, stop);
   } catch (err) {
     if (controller.signal.aborted) return;
-    fail(`cannot reach ${command.host}:${command.port}: ${describe(err)}`, 1);
+    fail(describe(err), 1);
   }
 }
 

@@ -2,7 +2,7 @@
  * The terminal dashboard mode of `opc-reader`: the reader-client's ready
  * dashboard on a screen of its own, fed by a reconnecting client.
  */
-import { connect } from '@opc-lite/reader-client';
+import { createClient } from '@opc-lite/reader-client';
 import type { ReaderArgs } from './args.js';
 
 /**
@@ -17,7 +17,8 @@ import type { ReaderArgs } from './args.js';
 export async function runReaderDashboard(args: ReaderArgs, signal: AbortSignal): Promise<void> {
   // Loaded here, not at the top: plain and CSV output never load blessed.
   const { createDashboard } = await import('@opc-lite/reader-client/tui');
-  const client = await connect({ host: args.host, port: args.port, reconnect: true, signal });
+  // Connects in the background: the dashboard shows `connecting` until the server answers.
+  const client = createClient({ host: args.host, port: args.port, reconnect: true, signal });
   const polling = args.pollIntervalMs !== undefined;
   const dashboard = createDashboard({
     client,
