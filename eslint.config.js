@@ -4,7 +4,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', 'bench/results/**', 'bench/build/**', 'coverage/**', '**/tsup.config.ts', 'tsup.shared.ts'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/.turbo/**',
+      'bench/results/**',
+      'bench/build/**',
+      'coverage/**',
+      '**/tsup.config.ts',
+      'tsup.shared.ts',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

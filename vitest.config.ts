@@ -8,7 +8,10 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 // app built, and turbo's task graph does that first.
 const alias = [
   { find: /^@opc-lite\/reader-client\/tui$/, replacement: here('./packages/reader-client/src/tui/index.ts') },
-  { find: /^@opc-lite\/(protocol|ring-buffer|sawtooth-generator|opc-server|reader-client)$/, replacement: here('./packages/$1/src/index.ts') },
+  {
+    find: /^@opc-lite\/(protocol|ring-buffer|sawtooth-generator|opc-server|reader-client)$/,
+    replacement: here('./packages/$1/src/index.ts'),
+  },
 ];
 
 const project = (dir: string, name: string): TestProjectInlineConfiguration => ({

@@ -59,7 +59,21 @@ const sensors = [
 
 const reader = spawn(
   process.execPath,
-  [bin('reader', 'opc-reader'), '--host', '127.0.0.1', '--port', String(port), '--sub', '*', '--window', '60', '--y-min', '0', '--y-max', '1'],
+  [
+    bin('reader', 'opc-reader'),
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--sub',
+    '*',
+    '--window',
+    '60',
+    '--y-min',
+    '0',
+    '--y-max',
+    '1',
+  ],
   { stdio: 'inherit' },
 );
 

@@ -17,7 +17,8 @@ const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const work = mkdtempSync(join(tmpdir(), 'opc-lite-smoke-'));
 const keep = process.argv.includes('--keep');
 const step = (text) => process.stdout.write(`smoke: ${text}\n`);
-const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 const assert = (ok, what) => {
   if (!ok) throw new Error(`smoke check failed: ${what}`);
 };
