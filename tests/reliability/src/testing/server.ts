@@ -4,7 +4,7 @@
  * registry so that every test's servers are closed afterwards.
  */
 import { createOpcServer, type OpcServer, type OpcServerOptions, type Session } from '@opc-lite/opc-server';
-import { expect } from 'vitest';
+import { vi } from 'vitest';
 
 /** A listening in-process server. */
 export interface ServerFixture {
@@ -34,9 +34,13 @@ export async function startServer(options: OpcServerOptions = {}): Promise<Serve
   };
   const { port } = await server.listen();
   const waitReceived = async (total: number): Promise<void> => {
-    await expect
-      .poll(() => server.stats().datagrams_received, { timeout: 10_000, interval: 2 })
-      .toBeGreaterThanOrEqual(total);
+    await vi.waitFor(
+      () => {
+        const received = server.stats().datagrams_received;
+        if (received < total) throw new Error(`the server received ${received} of ${total} datagrams`);
+      },
+      { timeout: 10_000, interval: 2 },
+    );
   };
   return { server, port, sessions, waitReceived };
 }

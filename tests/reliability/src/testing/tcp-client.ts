@@ -132,6 +132,12 @@ export class TcpClient {
     return out;
   }
 
+  /** Drops the replies already taken from `replies` (long-lived clients keep the list short). */
+  forget(): void {
+    this.replies.splice(0, this.#cursor);
+    this.#cursor = 0;
+  }
+
   /** Resolves when the server has ended its side or the socket closed. */
   waitEnded(timeoutMs = 10_000): Promise<true> {
     return this.#waitFor(() => (this.ended || this.closed ? true : undefined), 'the end of the stream', timeoutMs);
