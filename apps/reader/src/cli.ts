@@ -68,6 +68,8 @@ async function runPlain(args: ReaderArgs, csv: boolean, signal: AbortSignal, sto
         },
       },
       (reading) => {
+        // Readings already queued may still arrive after stop(): never print past --count.
+        if (args.count !== undefined && printed >= args.count) return;
         lastPollError = '';
         process.stdout.write(csv ? formatCsv(reading) : formatPlain(reading));
         printed++;
