@@ -66,8 +66,10 @@ const publishable = dirs
   .filter(({ pkg }) => !pkg.private);
 
 /** Starts a process and collects its output; `stop()` sends a signal and resolves with the exit code. */
+const children = [];
 function start(cmd, args, cwd) {
   const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (d) => (out.stdout += d));
   child.stderr.on('data', (d) => (out.stderr += d));
@@ -140,11 +142,26 @@ async function checkClis(app) {
   assert((await within(15_000, sensor.exited, 'opc-sensor --count 20')) === 0, 'opc-sensor exits 0');
   const reader = start(
     bin('opc-reader'),
-    ['--host', '127.0.0.1', '--port', String(port), '--sensor', 'smoke', '--plain', '--count', '1'],
+    [
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--sensor',
+      'smoke',
+      '--interval',
+      '0.1',
+      '--plain',
+      '--count',
+      '1',
+    ],
     app,
   );
   assert((await within(15_000, reader.exited, 'opc-reader --plain')) === 0, 'opc-reader exits 0');
-  assert(/smoke/.test(reader.out.stdout), `opc-reader prints the sensor (got '${reader.out.stdout.trim()}')`);
+  assert(
+    / smoke [\d.e-]+ 20\n$/.test(reader.out.stdout),
+    `opc-reader prints the 20th reading (got '${reader.out.stdout.trim()}')`,
+  );
   step('  opc-sensor sends 20 readings and opc-reader prints them');
 
   server.child.kill('SIGTERM');
@@ -184,6 +201,7 @@ try {
   await checkClis(app);
   step('all good');
 } finally {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   if (keep) step(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });
 }
