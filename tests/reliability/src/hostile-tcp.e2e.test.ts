@@ -268,6 +268,57 @@ describe('hostile TCP clients', () => {
     expect(fixture.server.stats()).toMatchObject({ clients: 0, subscriptions: 0, commands: 7 });
   });
 
+  it.each([
+    ['QUIT', 'QUIT\n'],
+    ['a half-close', ''],
+  ])('sends a large reply in full before closing after %s, however long it takes to read', async (_, last) => {
+    // closeGraceMs is how long close() lets clients finish; a reply being read is not a straggler.
+    const fixture = await startServer({ historyCapacity: 40_000, closeGraceMs: 0 });
+    const name = 'q'.repeat(120);
+    await fill(fixture, name, 40_000); // one HIST: ~6 MB, more than the loopback buffers hold
+    const socket = createConnection({ host: '127.0.0.1', port: fixture.port });
+    sockets.push(socket);
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    let vals = 0;
+    let ends = 0;
+    let bye = 0;
+    const counter = new EndCounter(socket, (line) => {
+      if (line.startsWith('VAL ')) vals++;
+      else if (line === 'END') ends++;
+      else if (line === 'BYE') bye++;
+    });
+    socket.end(`HIST ${name}\n${last}`);
+    await once(socket, 'close');
+    expect({ vals, ends, bye, partial: counter.partial }).toEqual({
+      vals: 40_000,
+      ends: 1,
+      bye: last === '' ? 0 : 1,
+      partial: '',
+    });
+  });
+
+  it('reclaims the slots of connections that never complete a command after idleTimeoutMs', async () => {
+    const maxClients = 5;
+    const fixture = await startServer({ maxClients, idleTimeoutMs: 300 });
+    const reasons = closeReasons(fixture);
+    const slow = await Promise.all(Array.from({ length: maxClients }, () => connect(fixture.port)));
+    for (const client of slow) await client.send('GET never-ending'); // no line feed, ever
+    await expect.poll(() => fixture.server.stats().clients).toBe(maxClients);
+    const refused = await connect(fixture.port);
+    expect(await refused.next()).toMatchObject({ kind: 'err', code: 'server-busy' });
+
+    for (const client of slow) {
+      expect(await client.next()).toMatchObject({ kind: 'err', code: 'idle-timeout' });
+      await client.waitClosed();
+    }
+    await expect.poll(() => [...reasons.values()].filter((r) => r === 'idle-timeout').length).toBe(maxClients);
+    const served = await connect(fixture.port);
+    await served.send('PING\n');
+    expect(await served.next()).toEqual({ kind: 'pong' });
+    expect(fixture.server.stats()).toMatchObject({ idle_disconnects: maxClients, clients_rejected: 1 });
+  });
+
   it('refuses clients past maxClients with ERR server-busy without disturbing the others', async () => {
     const maxClients = 4;
     const fixture = await startServer({ maxClients });
@@ -297,17 +348,21 @@ describe('hostile TCP clients', () => {
   });
 });
 
-/** Counts END replies on a raw socket (for replies too many to keep). */
+/** Counts END lines on a raw socket (for replies too many to keep), and hands every line to `onLine`. */
 class EndCounter {
   ends = 0;
-  #tail = '';
+  /** Bytes after the last line feed. */
+  partial = '';
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, onLine?: (line: string) => void) {
     socket.setEncoding('latin1');
     socket.on('data', (text: string) => {
-      const lines = (this.#tail + text).split('\n');
-      this.#tail = lines.pop() ?? '';
-      for (const line of lines) if (line === 'END') this.ends++;
+      const lines = (this.partial + text).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line === 'END') this.ends++;
+        onLine?.(line);
+      }
     });
   }
 }
