@@ -2,7 +2,7 @@
 //
 //   node bench/parser-bench.mjs --impl opc|naive --form legacy|native --seconds 2
 //
-// opc: parseDatagram from the built packages/protocol/dist/index.js.
+// opc: parseDatagram from the built packages/protocol/dist/index.js, with a NameCache as the server uses it.
 // naive: what a Node developer writes first: toString(), split('\n'), trim(),
 // split(/\s+/), Number(). It validates less (names are not checked).
 // Both run over the same datagrams: 1,000 legacy bare floats, or 1,000 native
@@ -83,7 +83,9 @@ if (opts.impl === 'opc') {
   if (typeof protocol.parseDatagram !== 'function') {
     throw new Error('packages/protocol/dist/index.js has no parseDatagram: build it (pnpm turbo run build)');
   }
-  parse = protocol.parseDatagram;
+  // As the server calls it: one long-lived NameCache, so a sensor's name string is built once, not per line.
+  const options = typeof protocol.NameCache === 'function' ? { nameCache: new protocol.NameCache() } : undefined;
+  parse = (datagram, sink) => protocol.parseDatagram(datagram, sink, options);
 } else if (opts.impl === 'naive') {
   parse = naiveParse;
 } else {

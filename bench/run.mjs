@@ -46,6 +46,7 @@ import s7 from './scenarios/7-parser.mjs';
  * @property {(kase: object, r: object, order: string[]) => string} line
  * @property {(kase: object) => string[]} [extraRatios]
  * @property {(m: object, kase: object) => string | undefined} [check]
+ * @property {(kase: object, runs: Record<string, object[]>) => string | undefined} [crossCheck]
  */
 
 const SCENARIOS = [s1, s2, s3, s4, s5, s6, s7];
@@ -100,6 +101,16 @@ const ctx = {
   seconds: opts.seconds ? num(opts.seconds, 'seconds', 0.1, 120) : smoke ? 0.25 : 2,
   warmup: opts.warmup ? num(opts.warmup, 'warmup', 0, 30) : smoke ? 0 : 0.5,
 };
+// The Python seed reference needs python3; without it the runs go on without that reference.
+const hasPython = (() => {
+  try {
+    execFileSync('python3', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 // One core for the server, the other for the load (see lib/servers.mjs), when there are two and taskset exists.
 const hasTaskset = (() => {
   try {
@@ -152,6 +163,12 @@ const log = (line) => process.stdout.write(`${line}\n`);
 const started = Date.now();
 
 function build() {
+  if (!hasPython) log('python3 not found: the Python seed reference is skipped');
+  try {
+    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('gcc not found: the load generators are C programs compiled on this machine (apt-get install gcc)');
+  }
   if (!opts['no-build']) {
     log('building the server and the protocol package (turbo; cached when unchanged)...');
     execFileSync(
@@ -182,7 +199,9 @@ const gitCommit = () => {
 };
 
 async function runScenario(scenario, mach) {
-  const kinds = scenario.servers.filter((k) => !serverFilter || !(k in SERVERS) || serverFilter.has(k));
+  const kinds = scenario.servers.filter(
+    (k) => (!serverFilter || !(k in SERVERS) || serverFilter.has(k)) && !(k === 'python' && !hasPython),
+  );
   if (kinds.length === 0) {
     log(`\n[${scenario.id}] ${scenario.title}: skipped (none of ${scenario.servers.join(', ')} selected)`);
     return undefined;
@@ -221,6 +240,10 @@ async function runScenario(scenario, mach) {
     }
   }
 
+  for (const kase of cases) {
+    const problem = scenario.crossCheck?.(kase, results[kase.key]);
+    if (problem) failures.push(`${kase.label}: ${problem}`);
+  }
   const out = [];
   const json = [];
   for (const kase of cases) {

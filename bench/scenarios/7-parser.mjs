@@ -63,5 +63,10 @@ export default {
       .map((k) => `${k} ${spread(r[k].lines_per_s)} lines/s (${r[k].mb_per_s.median.toFixed(0)} MB/s)`)
       .join(' | ')}`;
   },
+  // Both parsers read the same datagrams: the same count and sum of values, or one of them is wrong.
+  crossCheck: (kase, runs) => {
+    const sums = new Set(Object.values(runs).flatMap((rs) => rs.map((r) => r.checksum)));
+    return sums.size <= 1 ? undefined : `the parsers disagree on the ${kase.form} corpus: ${[...sums].join(' vs ')}`;
+  },
   check: (m) => (m.lines > 0 && m.rejects === 0 ? undefined : `lines ${m.lines}, rejects ${m.rejects}`),
 };

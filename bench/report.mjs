@@ -1,0 +1,212 @@
+// Renders bench/results/*.json as the Markdown tables of docs/PERFORMANCE.md.
+//
+//   node bench/report.mjs [results-dir]
+import { readFileSync, readdirSync } from 'node:fs';
+import process from 'node:process';
+import { URL, fileURLToPath } from 'node:url';
+import { micros, mib, percent, si } from './lib/util.mjs';
+
+const dir = process.argv[2] ?? fileURLToPath(new URL('./results/', import.meta.url));
+const records = readdirSync(dir)
+  .filter((f) => /^\d-.*\.json$/.test(f))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(`${dir}/${f}`, 'utf8')));
+
+const cell = (s, fmt = si) => {
+  if (!s || !Number.isFinite(s.median)) return 'n/a';
+  return s.min === s.max ? fmt(s.median) : `${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}]`;
+};
+const x = (v) => (Number.isFinite(v) ? `×${v.toFixed(2)}` : 'n/a');
+const table = (head, rows) =>
+  [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+
+const out = [];
+for (const rec of records) {
+  out.push(`\n### ${rec.scenario}. ${rec.title}\n`);
+  const c = rec.cases;
+  const s = (k, kind) => c.find((kk) => kk.key === k)?.summary?.[kind];
+  const r = (k, name) => c.find((kk) => kk.key === k)?.ratios?.[name];
+  switch (rec.scenario) {
+    case 1:
+      out.push(
+        table(
+          [
+            'rate',
+            'opc-lite stored/s',
+            'loss',
+            'plain Node stored/s',
+            'loss',
+            'Python seed stored/s',
+            'loss',
+            '×Node',
+            '×Python',
+          ],
+          c.map((k) => [
+            k.label,
+            cell(s(k.key, 'opc-lite')?.stored_per_s),
+            cell(s(k.key, 'opc-lite')?.loss_pct, percent),
+            cell(s(k.key, 'node')?.stored_per_s),
+            cell(s(k.key, 'node')?.loss_pct, percent),
+            cell(s(k.key, 'python')?.stored_per_s),
+            cell(s(k.key, 'python')?.loss_pct, percent),
+            x(r(k.key, 'stored_per_s opc-lite/node')),
+            x(r(k.key, 'stored_per_s opc-lite/python')),
+          ]),
+        ),
+      );
+      break;
+    case 2:
+      out.push(
+        table(
+          ['batch', 'readings/s', 'datagrams/s', 'lines × bytes', 'sender → stored loss', 'server CPU'],
+          c.map((k) => {
+            const m = s(k.key, 'opc-lite');
+            return [
+              k.label,
+              cell(m.readings_per_s),
+              cell(m.datagrams_per_s),
+              `${m.lines_per_datagram.median.toFixed(0)} × ${m.bytes_per_datagram.median.toFixed(0)} B`,
+              cell(m.loss_pct, percent),
+              `${Math.round(m.server_cpu_pct.median)}%`,
+            ];
+          }),
+        ),
+      );
+      break;
+    case 3:
+    case 4: {
+      const metric = rec.scenario === 3 ? 'requests_per_s' : 'connections_per_s';
+      out.push(
+        table(
+          [
+            'case',
+            'opc-lite /s',
+            'plain Node /s',
+            'Python seed /s',
+            '×Node',
+            '×Python',
+            'p99 opc-lite / Node / Python',
+          ],
+          c.map((k) => [
+            k.label,
+            cell(s(k.key, 'opc-lite')?.[metric]),
+            cell(s(k.key, 'node')?.[metric]),
+            cell(s(k.key, 'python')?.[metric]),
+            x(r(k.key, `${metric} opc-lite/node`)),
+            x(r(k.key, `${metric} opc-lite/python`)),
+            ['opc-lite', 'node', 'python'].map((kind) => micros(s(k.key, kind)?.p99_us?.median)).join(' / '),
+          ]),
+        ),
+      );
+      const one = c.filter((k) => k.params.conns === 1 && k.params.depth === 1);
+      if (one.length) {
+        out.push('\nSingle-request latency (median over repeats [range]):\n');
+        out.push(
+          table(
+            ['case', 'server', 'p50', 'p99', 'p99.9'],
+            one.flatMap((k) =>
+              ['opc-lite', 'node', 'python'].map((kind) => [
+                k.label,
+                kind,
+                cell(s(k.key, kind)?.p50_us, micros),
+                cell(s(k.key, kind)?.p99_us, micros),
+                cell(s(k.key, kind)?.p999_us, micros),
+              ]),
+            ),
+          ),
+        );
+      }
+      break;
+    }
+    case 5:
+      out.push(
+        table(
+          [
+            'subscribers',
+            'pushes/s',
+            'dropped (max)',
+            'missing (max)',
+            'latency p50',
+            'latency p99',
+            'pushes per write',
+            'server CPU',
+          ],
+          c.map((k) => {
+            const m = s(k.key, 'opc-lite');
+            return [
+              k.label,
+              cell(m.pushes_per_s),
+              si(m.pushes_dropped.max),
+              si(m.missing.max),
+              cell(m.latency_p50_us, micros),
+              cell(m.latency_p99_us, micros),
+              m.pushes_per_write.median.toFixed(1),
+              `${Math.round(m.server_cpu_pct.median)}%`,
+            ];
+          }),
+        ),
+      );
+      break;
+    case 6:
+      out.push(
+        table(
+          [
+            'sensors × history',
+            'raw columns',
+            'RSS',
+            'RSS / raw',
+            'RssAnon / raw',
+            'RssFile',
+            'idle RSS',
+            'bytes/reading',
+          ],
+          c.map((k) => {
+            const m = s(k.key, 'opc-lite');
+            return [
+              k.label,
+              mib(m.raw_bytes.median),
+              cell(m.rss_bytes, mib),
+              cell(m.rss_over_raw, x),
+              cell(m.anon_over_raw, x),
+              mib(m.rss_file_bytes.median),
+              mib(m.rss_idle_bytes.median),
+              m.bytes_per_reading.median.toFixed(1),
+            ];
+          }),
+        ),
+      );
+      break;
+    case 7:
+      out.push(
+        table(
+          ['form', 'opc-lite lines/s', 'naive lines/s', '×naive'],
+          c.map((k) => [
+            k.label,
+            cell(s(k.key, 'opc-lite')?.lines_per_s),
+            cell(s(k.key, 'naive')?.lines_per_s),
+            x(r(k.key, 'lines_per_s opc-lite/naive')),
+          ]),
+        ),
+      );
+      break;
+    default:
+      out.push(rec.lines.map((l) => `    ${l}`).join('\n'));
+  }
+}
+try {
+  const { targets } = JSON.parse(readFileSync(`${dir}/targets.json`, 'utf8'));
+  out.push('\n### Targets\n');
+  out.push(
+    table(
+      ['target', 'this run', 'met'],
+      targets.map((t) => [t.name, t.detail, t.met ? 'yes' : '**no**']),
+    ),
+  );
+} catch {
+  // no targets.json: a partial run
+}
+process.stdout.write(`${out.join('\n')}\n`);
