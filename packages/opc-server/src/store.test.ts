@@ -48,8 +48,29 @@ describe('SensorStore', () => {
       [50, 5, 5],
     ]);
     expect(a.history(2).map((r) => r.seq)).toEqual([4, 5]);
+    expect([a.seqAt(0), a.seqAt(2), a.seqAt(-1), a.seqAt(-3), a.seqAt(3), a.seqAt(-4)]).toEqual([
+      3,
+      5,
+      5,
+      3,
+      undefined,
+      undefined,
+    ]);
     expect(a.history(99)).toHaveLength(3);
     expect(a.history(0)).toEqual([]);
+  });
+
+  it('keeps server seqs contiguous in the history while duplicates are dropped', () => {
+    const s = store({ historyCapacity: 4 });
+    for (const senderSeq of [1, 2, 2, 3, 5, 5, 6]) s.ingest('a', senderSeq, senderSeq, senderSeq);
+    const a = s.get('a')!;
+    // 2 and 5 came twice: the repeats are not stored, so server seqs stay 1, 2, 3... with no hole.
+    expect(a.history().map((r) => [r.value, r.seq])).toEqual([
+      [2, 2],
+      [3, 3],
+      [5, 4],
+      [6, 5],
+    ]);
   });
 
   it('walks recent readings oldest first without building objects', () => {

@@ -3,10 +3,12 @@
  * "Store").
  *
  * How it works: a `Map` from sensor name to a {@link Sensor}. Each sensor
- * keeps three column ring buffers (value, timestamp, server seq), each one
- * `Float64Array` allocated when the sensor is created, so storing a reading
- * writes three numbers and allocates nothing. A `Map` (not a plain object)
- * makes `__proto__` and `constructor` ordinary sensor names.
+ * keeps two column ring buffers (value, timestamp), each one `Float64Array`
+ * allocated when the sensor is created, so storing a reading writes two
+ * numbers and allocates nothing. The server seq needs no column: it grows by
+ * exactly 1 per stored reading, so the entry `k` places before the newest has
+ * seq `seq - k`. A `Map` (not a plain object) makes `__proto__` and
+ * `constructor` ordinary sensor names.
  */
 import { Float64RingBuffer } from '@opc-lite/ring-buffer';
 import type { Reading, SensorSummary } from '@opc-lite/protocol';
@@ -39,7 +41,6 @@ export class Sensor {
   readonly tracker: LossTracker;
   readonly #values: Float64RingBuffer;
   readonly #timestamps: Float64RingBuffer;
-  readonly #seqs: Float64RingBuffer;
 
   /** @internal Created by {@link SensorStore}. */
   constructor(name: string, id: number, historyCapacity: number, totals: LossCounts) {
@@ -47,7 +48,6 @@ export class Sensor {
     this.id = id;
     this.#values = new Float64RingBuffer(historyCapacity);
     this.#timestamps = new Float64RingBuffer(historyCapacity);
-    this.#seqs = new Float64RingBuffer(historyCapacity);
     this.tracker = new LossTracker(totals);
     this.loss = this.tracker;
   }
@@ -69,7 +69,6 @@ export class Sensor {
     this.lastTimestampMs = timestampMs;
     this.#values.push(value);
     this.#timestamps.push(timestampMs);
-    this.#seqs.push(seq);
     return seq;
   }
 
@@ -85,7 +84,12 @@ export class Sensor {
 
   /** Server seq of the history entry at `index`, or undefined. */
   seqAt(index: number): number | undefined {
-    return this.#seqs.at(index);
+    // Indexes as `Array.prototype.at` (and the value and timestamp columns) read them.
+    const size = this.#values.size;
+    const truncated = Math.trunc(index) || 0;
+    const i = truncated < 0 ? truncated + size : truncated;
+    if (i < 0 || i >= size) return undefined;
+    return this.seq - (size - 1 - i);
   }
 
   /**
@@ -96,7 +100,7 @@ export class Sensor {
     const size = this.#values.size;
     const count = Math.max(0, Math.min(Math.floor(n), size));
     for (let i = size - count; i < size; i++) {
-      fn(this.#values.at(i)!, this.#timestamps.at(i)!, this.#seqs.at(i)!);
+      fn(this.#values.at(i)!, this.#timestamps.at(i)!, this.seq - (size - 1 - i));
     }
   }
 
