@@ -11,27 +11,10 @@
 // server that falls behind is charged for the time it takes to catch up.
 import { runTool, toolCpuPct } from '../lib/loadgen.mjs';
 import { softnetDrops, udpRcvbufErrors, udpSocket } from '../lib/proc.mjs';
-import { percent, poll, si, spread } from '../lib/util.mjs';
+import { drained } from '../lib/drain.mjs';
+import { percent, si, spread } from '../lib/util.mjs';
 
 const RATES = [25_000, 50_000, 100_000, 200_000, 0];
-
-/** Waits until the socket queue is empty and (opc-lite) the accepted counter stops moving. Bounded. */
-async function drained(server) {
-  let last = NaN;
-  const done = await poll(
-    async () => {
-      const sock = udpSocket(server.port);
-      if (sock && sock.rxQueueBytes > 0) return false;
-      if (server.kind !== 'opc-lite') return true;
-      const accepted = (await server.stats()).readings_accepted;
-      const stable = accepted === last;
-      last = accepted;
-      return stable;
-    },
-    { timeoutMs: 5_000, intervalMs: 20 },
-  );
-  return { ok: Boolean(done), at: Date.now() };
-}
 
 /** @type {import('../run.mjs').Scenario} */
 export default {

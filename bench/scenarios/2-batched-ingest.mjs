@@ -3,7 +3,8 @@
 // opc-lite only: the references speak the legacy form alone.
 import { runTool, toolCpuPct } from '../lib/loadgen.mjs';
 import { udpSocket } from '../lib/proc.mjs';
-import { percent, poll, si, spread } from '../lib/util.mjs';
+import { drained } from '../lib/drain.mjs';
+import { percent, si, spread } from '../lib/util.mjs';
 
 const SIZES = [
   { key: '10-lines', label: '10 lines', args: ['-b', 10] },
@@ -26,18 +27,7 @@ export default {
       ['-p', server.port, '-r', 0, '-t', ctx.seconds, '-f', 'native', '-s', 8, '-P', 'batch', '-T', '-S', ...kase.args],
       { timeoutMs: ctx.seconds * 1000 + 10_000 },
     );
-    let last = NaN;
-    await poll(
-      async () => {
-        if ((udpSocket(server.port)?.rxQueueBytes ?? 0) > 0) return false;
-        const accepted = (await server.stats()).readings_accepted;
-        const stable = accepted === last;
-        last = accepted;
-        return stable;
-      },
-      { timeoutMs: 5_000 },
-    );
-    const drainedAt = Date.now();
+    const drainedAt = (await drained(server)).at;
     const after = { stats: await server.stats(), sock: udpSocket(server.port), cpu: server.cpuSeconds() };
     const stored = after.stats.readings_accepted - before.stats.readings_accepted;
     const windowS = Math.max(sent.elapsed_s, (drainedAt - sent.start_real_ms) / 1000);

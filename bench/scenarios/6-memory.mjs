@@ -9,26 +9,12 @@
 import { performance } from 'node:perf_hooks';
 import { runTool } from '../lib/loadgen.mjs';
 import { query } from '../lib/servers.mjs';
-import { mib, poll, spread } from '../lib/util.mjs';
-import { udpSocket } from '../lib/proc.mjs';
+import { drained } from '../lib/drain.mjs';
+import { mib, spread } from '../lib/util.mjs';
 
 const FULL = { sensors: 10_000, history: 1000, readingsPerS: 1_000_000 };
 const SMOKE = { sensors: 100, history: 50, readingsPerS: 200_000 };
 const LINES_PER_DATAGRAM = 100;
-
-const settle = async (server) => {
-  let last = NaN;
-  await poll(
-    async () => {
-      if ((udpSocket(server.port)?.rxQueueBytes ?? 0) > 0) return false;
-      const accepted = (await server.stats()).readings_accepted;
-      const stable = accepted === last;
-      last = accepted;
-      return stable;
-    },
-    { timeoutMs: 10_000, intervalMs: 50 },
-  );
-};
 
 /** @type {import('../run.mjs').Scenario} */
 export default {
@@ -65,7 +51,7 @@ export default {
         { timeoutMs: (seconds + 10) * 1000 },
       );
       sentTotal += sent.readings;
-      await settle(server);
+      await drained(server, { timeoutMs: 10_000, intervalMs: 50 });
       const lost = sent.readings - ((await server.stats()).readings_accepted - before);
       rounds = lost > 0 ? Math.min(kase.history, Math.ceil(lost / kase.sensors) * 2 + 2) : 0;
     }
