@@ -1,12 +1,16 @@
 // Renders bench/results/*.json as the Markdown tables of docs/PERFORMANCE.md.
 //
-//   node bench/report.mjs [results-dir]
-import { readFileSync, readdirSync } from 'node:fs';
+//   node bench/report.mjs [results-dir]              print them
+//   node bench/report.mjs --update-doc [results-dir] replace them in docs/PERFORMANCE.md
+//                                                    (between the results:begin and results:end markers)
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
 import { micros, mib, percent, si } from './lib/util.mjs';
 
-const dir = process.argv[2] ?? fileURLToPath(new URL('./results/', import.meta.url));
+const args = process.argv.slice(2);
+const updateDoc = args.includes('--update-doc');
+const dir = args.find((a) => !a.startsWith('--')) ?? fileURLToPath(new URL('./results/', import.meta.url));
 const records = readdirSync(dir)
   .filter((f) => /^\d-.*\.json$/.test(f))
   .sort()
@@ -25,6 +29,16 @@ const table = (head, rows) =>
   ].join('\n');
 
 const out = [];
+const first = records[0];
+if (first) {
+  const m = first.machine;
+  out.push(
+    `Run of ${first.date.slice(0, 16).replace('T', ' ')} UTC at commit ${first.commit}: ${first.options.repeat} repeats × ` +
+      `${first.options.seconds} s per measurement${first.options.pin ? ', servers on CPU 1, load on CPU 0' : ''}; ` +
+      `${m.nproc} × ${m.cpuModel}, Linux ${m.kernel}, Node ${m.node}, Python ${m.python}, gcc ${m.gcc}. ` +
+      'Cells are median [min–max] over the repeats; × is the ratio of the medians.',
+  );
+}
 for (const rec of records) {
   out.push(`\n### ${rec.scenario}. ${rec.title}\n`);
   const c = rec.cases;
@@ -209,4 +223,14 @@ try {
 } catch {
   // no targets.json: a partial run
 }
-process.stdout.write(`${out.join('\n')}\n`);
+const text = `${out.join('\n')}\n`;
+if (updateDoc) {
+  const doc = fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url));
+  const before = readFileSync(doc, 'utf8');
+  const m = /(<!-- results:begin -->\n)[\s\S]*?(<!-- results:end -->)/.exec(before);
+  if (!m) throw new Error('docs/PERFORMANCE.md has no results:begin/results:end markers');
+  writeFileSync(doc, before.replace(m[0], `${m[1]}${text}\n${m[2]}`));
+  process.stdout.write(`updated ${doc}\n`);
+} else {
+  process.stdout.write(text);
+}
