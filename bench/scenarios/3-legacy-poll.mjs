@@ -81,7 +81,8 @@ export default {
           : ` p99 ${micros(m.p99_us.median)}`;
       const bad = m.bad_replies.max || m.errors.max ? ` BAD ${m.bad_replies.max}/${m.errors.max}` : '';
       const cpu = ` cpu ${Math.round(m.server_cpu_pct.median)}/${Math.round(m.client_cpu_pct.median)}%`;
-      const rpw = ` ${m.replies_per_write.median.toFixed(1)}/write`;
+      // Python's send() is not a write(2): /proc/<pid>/io does not count it.
+      const rpw = Number.isFinite(m.replies_per_write.median) ? ` ${m.replies_per_write.median.toFixed(1)}/write` : '';
       return `${kind} ${spread(m.requests_per_s)}/s${lat}${rpw}${cpu}${bad}`;
     });
     return `${kase.label.padEnd(6)} ${parts.filter(Boolean).join(' | ')}`;
