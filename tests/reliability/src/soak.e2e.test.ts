@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RESULTS_DIR } from './testing/figures.js';
 import { stopAllChildren } from './testing/processes.js';
-import { rssCurve, runSoak } from './soak.js';
+import { rssByMinute, rssCurve, runSoak } from './soak.js';
 
 afterEach(stopAllChildren);
 
@@ -18,7 +18,7 @@ if (!(Number.isFinite(seconds) && seconds >= 10 && seconds <= 24 * 3600)) {
 }
 
 describe('soak', () => {
-  it('computes the memory curve after warm-up: min, median, max and slope', () => {
+  it('computes the memory curve: min, median, max and slope after warm-up, and per minute', () => {
     const samples = [0, 1, 2, 3, 4, 5].map((tS) => ({ tS, rssBytes: 100 + tS * 10 }));
     expect(rssCurve(samples, 2)).toEqual({
       warmupRssBytes: 120,
@@ -30,6 +30,10 @@ describe('soak', () => {
       samplesAfterWarmup: 4,
     });
     expect(rssCurve(samples, 5)).toBeUndefined();
+    expect(rssByMinute([...samples, { tS: 61, rssBytes: 7 }])).toEqual([
+      { minute: 0, minBytes: 100, medianBytes: 125, maxBytes: 150 },
+      { minute: 1, minBytes: 7, medianBytes: 7, maxBytes: 7 },
+    ]);
   });
 
   it(

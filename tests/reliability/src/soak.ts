@@ -71,6 +71,15 @@ export interface RssCurve {
   samplesAfterWarmup: number;
 }
 
+/** RSS over one minute of the run. */
+export interface MinuteRss {
+  /** Minute of the run, from 0. */
+  minute: number;
+  minBytes: number;
+  medianBytes: number;
+  maxBytes: number;
+}
+
 /** The soak's outcome. */
 export interface SoakReport {
   startedAt: string;
@@ -92,8 +101,15 @@ export interface SoakReport {
   /** Disconnects and errors the harness did not ask for. */
   unexpectedDisconnects: number;
   unexpected: string[];
-  rss: { samples: RssSample[]; curve: RssCurve | undefined };
-  server: { statsBeforeStop: StatsRecord; summary: LogLine | undefined; exit: ExitInfo; exitAfterMs: number };
+  rss: { samples: RssSample[]; curve: RssCurve | undefined; byMinute: MinuteRss[] };
+  server: {
+    statsBeforeStop: StatsRecord;
+    summary: LogLine | undefined;
+    exit: ExitInfo;
+    exitAfterMs: number;
+    /** Warning and error lines of the server's log (pino level >= 40), at most 50. */
+    warnings: LogLine[];
+  };
 }
 
 /** Median of a non-empty list. */
@@ -139,6 +155,31 @@ export function rssCurve(samples: readonly RssSample[], warmupS: number): RssCur
   };
 }
 
+/**
+ * Min, median and max RSS per minute of the run: the curve at a glance.
+ *
+ * @example
+ * ```ts
+ * rssByMinute([{ tS: 0, rssBytes: 1 }, { tS: 30, rssBytes: 3 }, { tS: 61, rssBytes: 2 }]);
+ * // [{ minute: 0, minBytes: 1, medianBytes: 2, maxBytes: 3 }, { minute: 1, minBytes: 2, medianBytes: 2, maxBytes: 2 }]
+ * ```
+ */
+export function rssByMinute(samples: readonly RssSample[]): MinuteRss[] {
+  const minutes = new Map<number, number[]>();
+  for (const s of samples) {
+    const minute = Math.floor(s.tS / 60);
+    const list = minutes.get(minute) ?? [];
+    list.push(s.rssBytes);
+    minutes.set(minute, list);
+  }
+  return [...minutes].map(([minute, values]) => ({
+    minute,
+    minBytes: Math.min(...values),
+    medianBytes: median(values),
+    maxBytes: Math.max(...values),
+  }));
+}
+
 /** Runs the soak and returns (and optionally writes) its report. */
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const durationMs = options.durationMs;
@@ -166,6 +207,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const t0 = performance.now();
   const elapsedS = (): number => (performance.now() - t0) / 1000;
   let running = true;
+  void cli.child.exited.then((exit) => {
+    if (!running) return;
+    // Say why: a signal from outside shows as the CLI's own "shutting down" line.
+    const shutdown = cli.logs().find((line) => line.msg === 'shutting down');
+    flag(
+      `the server exited during the run ${JSON.stringify(exit)}; ${JSON.stringify(shutdown ?? cli.child.stderr.slice(-300))}`,
+    );
+  });
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, fn: () => void): void => {
     timers.push(setInterval(fn, ms));
@@ -380,8 +429,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     load,
     unexpectedDisconnects: unexpected.length,
     unexpected,
-    rss: { samples, curve: rssCurve(samples, warmupS) },
-    server: { statsBeforeStop, summary, exit, exitAfterMs },
+    rss: { samples, curve: rssCurve(samples, warmupS), byMinute: rssByMinute(samples) },
+    server: {
+      statsBeforeStop,
+      summary,
+      exit,
+      exitAfterMs,
+      warnings: cli
+        .logs()
+        .filter((line) => (line.level ?? 0) >= 40)
+        .slice(0, 50),
+    },
   };
   if (options.reportPath !== undefined) {
     mkdirSync(dirname(options.reportPath), { recursive: true });
