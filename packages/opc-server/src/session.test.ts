@@ -371,6 +371,70 @@ describe('Session: output', () => {
   });
 });
 
+describe('Session: held commands and the end of a session', () => {
+  it('holds pipelined commands at the budget plus one reply, then answers them all in order once the client reads', async () => {
+    const { client, session, ingest, counters } = setup({ outboundBudgetBytes: 2000 }, { highWaterMark: 256 });
+    for (let i = 0; i < 5; i++) ingest('big', i);
+    const oneReply = 5 * 'VAL big 0 1764316800000 1\n'.length + 'END\n'.length;
+    client.stream.pause();
+    client.send('HIST big\n'.repeat(100)); // one chunk: 100 replies of ~135 bytes
+    let maxPending = 0;
+    for (let turn = 0; turn < 20; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      maxPending = Math.max(maxPending, session.pendingBytes);
+    }
+    expect(counters.commands).toBeLessThan(100);
+    expect(maxPending).toBeLessThanOrEqual(2000 + oneReply);
+
+    client.stream.resume();
+    const lines = await client.take(100 * 6);
+    expect(lines.filter((l) => l === 'END')).toHaveLength(100);
+    expect(lines.slice(0, 6)).toEqual([0, 1, 2, 3, 4].map((v) => `VAL big ${v} ${NOW} ${v + 1}`).concat('END'));
+    expect(counters.commands).toBe(100);
+  });
+
+  it('ends a half-closed client only after answering the commands it held', async () => {
+    const { client, session, ingest, closes } = setup({ outboundBudgetBytes: 1000 }, { highWaterMark: 256 });
+    for (let i = 0; i < 5; i++) ingest('big', i);
+    client.stream.pause();
+    client.stream.end('HIST big\n'.repeat(50));
+    await new Promise((resolve) => setImmediate(resolve));
+    client.stream.resume();
+    const lines = await client.take(50 * 6);
+    expect(lines.filter((l) => l === 'END')).toHaveLength(50);
+    await vi.waitFor(() => expect(session.closed).toBe(true));
+    expect(closes).toEqual(['peer-closed']);
+  });
+
+  it('sends a reply in full after QUIT even when the client reads it slowly, with closeGraceMs 0', async () => {
+    const { client, session, ingest, closes } = setup({ closeGraceMs: 0 }, { highWaterMark: 256 });
+    for (let i = 0; i < 5; i++) ingest('big', i);
+    client.stream.pause();
+    client.send('HIST big\nHIST big\nQUIT\n');
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the reply waits in the stream, unread
+    expect(session.closed).toBe(false);
+    client.stream.resume();
+    const lines = await client.take(13);
+    expect(lines.filter((l) => l.startsWith('VAL'))).toHaveLength(10);
+    expect(lines.at(-1)).toBe('BYE');
+    await vi.waitFor(() => expect(session.closed).toBe(true));
+    expect(closes).toEqual(['quit']);
+  });
+
+  it('destroys a client that stops reading its last reply after QUIT, after drainTimeoutMs without progress', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { client, session, ingest } = setup({ closeGraceMs: 0, drainTimeoutMs: 1000 }, { highWaterMark: 64 });
+    for (let i = 0; i < 5; i++) ingest('big', i);
+    client.stream.pause();
+    client.send('HIST big\n'.repeat(20) + 'QUIT\n');
+    await vi.waitFor(() => expect(session.closing).toBe(true));
+    vi.advanceTimersByTime(999);
+    expect(session.closed).toBe(false);
+    vi.advanceTimersByTime(1);
+    await vi.waitFor(() => expect(session.closed).toBe(true));
+  });
+});
+
 describe('Session: idle timeout', () => {
   it('ends a client with no subscription after idleTimeoutMs without a command', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });

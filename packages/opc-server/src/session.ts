@@ -13,8 +13,10 @@
  * take them past `outboundBudgetBytes` is dropped and counted (replies to
  * commands are never dropped; the subscriber sees a seq jump). When
  * `write()` returns false the session stops writing, keeps appending within
- * the budget, stops reading commands while over budget, and arms the drain
- * timer; `'drain'` disarms it and flushes. A dropped push arms the timer too
+ * the budget, and arms the drain timer; `'drain'` disarms it and flushes.
+ * A client that pipelines commands without reading their replies is held:
+ * commands past the budget wait (the stream is paused) until the output has
+ * gone out, so one client costs at most its budget plus one reply. A dropped push arms the timer too
  * (the budget may be smaller than the stream's own high-water mark). If the
  * timer fires before the client caught up, it is sent `ERR slow-consumer`
  * (when the bytes can still go out) and destroyed.
@@ -157,6 +159,11 @@ export class Session implements Subscriber {
   #scheduled = false;
   #awaitingDrain = false;
   #inputPaused = false;
+  /** Commands decoded but held back while the client is over its budget, and where to resume. */
+  #held: Command[] | undefined;
+  #heldIndex = 0;
+  /** The peer half-closed while commands were held: end once they are answered. */
+  #peerEnded = false;
   #closing = false;
   #closed = false;
   #reason: SessionCloseReason | undefined;
@@ -244,6 +251,8 @@ export class Session implements Subscriber {
     if (!stream.write(data)) {
       this.#awaitingDrain = true;
       this.#armDrainTimer();
+    } else if (this.#held !== undefined) {
+      this.#runHeld();
     }
   }
 
@@ -265,17 +274,51 @@ export class Session implements Subscriber {
     if (this.#closing) return; // ending: input is read and discarded
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     const commands = this.#decoder.push(bytes);
-    if (commands.length > 0) this.#idleTimer?.refresh();
-    for (const command of commands) {
-      if (this.#closing) break;
-      this.#handle(command);
-    }
-    if (!this.#closing && this.#awaitingDrain && this.pendingBytes > this.#limits.outboundBudgetBytes) {
-      // Replies are never dropped, so a client that pipelines commands without reading is held here.
-      this.#inputPaused = true;
-      this.#stream.pause();
-    }
+    if (commands.length === 0) return;
+    this.#idleTimer?.refresh();
+    this.#run(commands, 0);
   };
+
+  /**
+   * Answers `commands` from `start` on, in order, while the client's pending
+   * output stays within its budget. Replies are never dropped, so a client
+   * that pipelines commands without reading is held instead: the rest of the
+   * batch waits, the stream stops being read, and answering resumes when the
+   * output has gone out (after a `write()` that went through, or `'drain'`).
+   * What the server holds for one client is then its budget plus one reply.
+   */
+  #run(commands: Command[], start: number): void {
+    // Never hold below the stream's own high-water mark: under it, writes go
+    // through and no 'drain' would come to resume us.
+    const holdAt = Math.max(this.#limits.outboundBudgetBytes, this.#stream.writableHighWaterMark);
+    for (let i = start; i < commands.length; i++) {
+      if (this.#closing) break;
+      if (this.pendingBytes > holdAt) {
+        this.#held = commands;
+        this.#heldIndex = i;
+        if (!this.#inputPaused) {
+          this.#inputPaused = true;
+          this.#stream.pause();
+        }
+        return;
+      }
+      this.#handle(commands[i]!);
+    }
+    this.#held = undefined;
+    this.#heldIndex = 0;
+    if (this.#closing) return;
+    if (this.#peerEnded) {
+      this.#end('peer-closed');
+    } else if (this.#inputPaused) {
+      this.#inputPaused = false;
+      this.#stream.resume();
+    }
+  }
+
+  #runHeld(): void {
+    const held = this.#held;
+    if (held !== undefined) this.#run(held, this.#heldIndex);
+  }
 
   #handle(command: Command): void {
     this.#counters.commands++;
@@ -391,10 +434,7 @@ export class Session implements Subscriber {
     this.#disarmDrainTimer();
     if (this.#closing) return;
     this.flush();
-    if (this.#inputPaused && !this.#awaitingDrain) {
-      this.#inputPaused = false;
-      this.#stream.resume();
-    }
+    if (!this.#awaitingDrain) this.#runHeld();
   };
 
   #armDrainTimer(): void {
@@ -461,9 +501,16 @@ export class Session implements Subscriber {
     this.#end(reason);
   }
 
-  /** Writes what is pending, ends the stream, and destroys it if the peer has not closed after the grace period. */
+  /**
+   * Writes what is pending and ends the stream. A reply still being read is
+   * not cut short: the peer gets `closeGraceMs` to close its side from when
+   * the last byte was written ('finish'); until then a client that stops
+   * reading is cut off as any slow consumer is, after `drainTimeoutMs`
+   * without progress.
+   */
   #end(reason: SessionCloseReason): void {
     this.#beginClose(reason);
+    this.#held = undefined;
     const stream = this.#stream;
     if (this.#inputPaused) {
       this.#inputPaused = false;
@@ -476,15 +523,36 @@ export class Session implements Subscriber {
       if (data.length > 0) stream.end(data);
       else stream.end();
     }
-    if (this.#lingerTimer === undefined) {
-      this.#lingerTimer = setTimeout(() => stream.destroy(), clampMs(this.#limits.closeGraceMs));
-      this.#lingerTimer.unref();
+    if (stream.writableFinished) this.#linger();
+    else {
+      stream.once('finish', this.#linger);
+      this.#watchFinish(stream.writableLength);
     }
+  }
+
+  readonly #linger = (): void => {
+    if (this.#lingerTimer !== undefined || this.#closed) return;
+    this.#lingerTimer = setTimeout(() => this.#stream.destroy(), clampMs(this.#limits.closeGraceMs));
+    this.#lingerTimer.unref();
+  };
+
+  /** While the last bytes go out: destroy the stream if a drain timeout passes with none of them sent. */
+  #watchFinish(left: number): void {
+    this.#drainTimer = setTimeout(() => {
+      this.#drainTimer = undefined;
+      const stream = this.#stream;
+      if (this.#closed || stream.writableFinished) return;
+      if (stream.writableLength >= left) stream.destroy();
+      else this.#watchFinish(stream.writableLength);
+    }, clampMs(this.#limits.drainTimeoutMs));
+    this.#drainTimer.unref();
   }
 
   readonly #onEnd = (): void => {
     // The peer half-closed: answer what it sent, then close our side.
-    if (!this.#closing) this.#end('peer-closed');
+    if (this.#closing) return;
+    if (this.#held !== undefined) this.#peerEnded = true;
+    else this.#end('peer-closed');
   };
 
   readonly #onError = (err: Error): void => {
@@ -497,7 +565,9 @@ export class Session implements Subscriber {
     this.#closed = true;
     this.#beginClose('peer-closed');
     this.#pending = '';
+    this.#held = undefined;
     if (this.#lingerTimer !== undefined) clearTimeout(this.#lingerTimer);
+    this.#disarmDrainTimer();
     this.#counters.clients--;
     this.#context.onClose?.(this, this.#reason ?? 'peer-closed');
   };
