@@ -8,7 +8,8 @@
  * which never grows past `maxLineBytes`. A line over the limit is reported
  * once and the rest of it is skipped with `indexOf`, buffering nothing.
  */
-import { CHAR_CLASS, CR, DIGIT_0, LF, NAME_BIT, PATTERN_BIT, SPACE, TAB, latin1 } from './chars.js';
+import { CHAR_CLASS, CR, LF, NAME_BIT, PATTERN_BIT, SPACE, TAB, latin1 } from './chars.js';
+import { parseUnsigned } from './number.js';
 import { checkMaxLineBytes } from './ingest.js';
 import { DEFAULT_MAX_LINE_BYTES, MAX_COUNT_ARG, MAX_NAME_BYTES } from './limits.js';
 import { isValidName, isValidPattern } from './names.js';
@@ -84,16 +85,8 @@ function nameArg(bytes: Uint8Array, start: number, end: number, bit: number): st
 }
 
 /** An unsigned decimal integer in [0, 2^31 − 1], else -1. */
-function countArg(bytes: Uint8Array, start: number, end: number): number {
-  let v = 0;
-  for (let i = start; i < end; i++) {
-    const d = (bytes[i] as number) - DIGIT_0;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-    if (v > MAX_COUNT_ARG) return -1;
-  }
-  return v;
-}
+const countArg = (bytes: Uint8Array, start: number, end: number): number =>
+  parseUnsigned(bytes, start, end, MAX_COUNT_ARG);
 
 function badArgs(detail: string): Command {
   return { kind: 'invalid', code: 'bad-args', detail };

@@ -28,7 +28,7 @@ import {
 import type { RejectReason } from './errors.js';
 import { DEFAULT_MAX_LINE_BYTES, DEFAULT_SENSOR, MAX_NAME_BYTES, MAX_TIMESTAMP_SECONDS } from './limits.js';
 import { isValidName } from './names.js';
-import { formatValue, parseNumber, parseScaledDecimal } from './number.js';
+import { formatValue, parseNumber, parseScaledDecimal, parseUnsigned } from './number.js';
 import type { IngestReading } from './types.js';
 
 /**
@@ -157,16 +157,8 @@ function parseTimestampMs(bytes: Uint8Array, start: number, end: number): number
 }
 
 /** §2.1 sender-seq: an unsigned decimal integer up to MAX_SAFE_INTEGER; -1 if not. */
-function parseSequence(bytes: Uint8Array, start: number, end: number): number {
-  let v = 0;
-  for (let i = start; i < end; i++) {
-    const d = (bytes[i] as number) - DIGIT_0;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-    if (v > Number.MAX_SAFE_INTEGER) return -1;
-  }
-  return v;
-}
+const parseSequence = (bytes: Uint8Array, start: number, end: number): number =>
+  parseUnsigned(bytes, start, end, Number.MAX_SAFE_INTEGER);
 
 /** Index of the next `|` in `[from, end)`, or `end`. */
 function nextPipe(bytes: Uint8Array, from: number, end: number): number {

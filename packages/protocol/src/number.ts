@@ -20,6 +20,22 @@ const TWO_POW_53 = 9007199254740992;
 const EXP_SATURATION = 1e9;
 
 /**
+ * @internal An unsigned decimal integer (digits only, no sign) in
+ * `[0, max]` read from `bytes[start, end)`, or -1 when it is not one. An
+ * empty field reads as 0: callers check for it.
+ */
+export function parseUnsigned(bytes: Uint8Array, start: number, end: number, max: number): number {
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const d = (bytes[i] as number) - DIGIT_0;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+    if (v > max) return -1;
+  }
+  return v;
+}
+
+/**
  * Parses the decimal at `bytes[start..end)` and returns its value times
  * 10^`shift`, correctly rounded; NaN when the text is not in the grammar.
  * `shift` lets a caller scale without a second rounding (seconds → ms).
