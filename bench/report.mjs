@@ -211,14 +211,12 @@ for (const rec of records) {
       out.push(rec.lines.map((l) => `    ${l}`).join('\n'));
   }
 }
+let targetsText = '';
 try {
   const { targets } = JSON.parse(readFileSync(`${dir}/targets.json`, 'utf8'));
-  out.push('\n### Targets\n');
-  out.push(
-    table(
-      ['target', 'this run', 'met'],
-      targets.map((t) => [t.name, t.detail, t.met ? 'yes' : '**no**']),
-    ),
+  targetsText = table(
+    ['target', 'this run', 'met', 'what limits it'],
+    targets.map((t) => [t.name, t.detail, t.met ? 'yes' : '**no**', t.see ? `[below](#${t.see})` : '']),
   );
 } catch {
   // no targets.json: a partial run
@@ -226,11 +224,13 @@ try {
 const text = `${out.join('\n')}\n`;
 if (updateDoc) {
   const doc = fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url));
-  const before = readFileSync(doc, 'utf8');
-  const m = /(<!-- results:begin -->\n)[\s\S]*?(<!-- results:end -->)/.exec(before);
-  if (!m) throw new Error('docs/PERFORMANCE.md has no results:begin/results:end markers');
-  writeFileSync(doc, before.replace(m[0], `${m[1]}${text}\n${m[2]}`));
+  const splice = (text0, name, body) => {
+    const m = new RegExp(`(<!-- ${name}:begin -->\\n)[\\s\\S]*?(<!-- ${name}:end -->)`).exec(text0);
+    if (!m) throw new Error(`docs/PERFORMANCE.md has no ${name}:begin/${name}:end markers`);
+    return text0.replace(m[0], `${m[1]}${body}\n${m[2]}`);
+  };
+  writeFileSync(doc, splice(splice(readFileSync(doc, 'utf8'), 'results', text), 'targets', targetsText));
   process.stdout.write(`updated ${doc}\n`);
 } else {
-  process.stdout.write(text);
+  process.stdout.write(`${text}\n${targetsText}\n`);
 }

@@ -8,13 +8,31 @@ const find = (records, id, caseKey, kind, metric) => {
   return kase?.summary?.[kind]?.[metric];
 };
 
+// Where docs/PERFORMANCE.md explains what limits each figure (heading anchors), by the target's first words.
+const SEE = [
+  ['legacy ingest', 'legacy-ingest-flat-out-nodes-dgram-and-the-kernel-per-datagram'],
+  ['0 loss', 'legacy-ingest-flat-out-nodes-dgram-and-the-kernel-per-datagram'],
+  ['batched', 'batched-ingest-the-parser-cpu-bound'],
+  ['pipelined', 'polls-the-kernels-loopback-tcp-path-per-write-then-nodes-stream-layer'],
+  ['single poll', 'polls-the-kernels-loopback-tcp-path-per-write-then-nodes-stream-layer'],
+  ['50 connections', 'polls-the-kernels-loopback-tcp-path-per-write-then-nodes-stream-layer'],
+  ['fan-out', 'fan-out-one-write-per-subscriber-per-turn'],
+  ['memory', 'memory-the-columns-plus-a-node-process'],
+];
+
 const x = (v) => (Number.isFinite(v) ? `×${v.toFixed(2)}` : 'n/a');
 
 /** @returns {{ name: string, met: boolean | undefined, detail: string, value: number }[]} */
 export function evaluateTargets(records) {
   const out = [];
   const add = (name, value, met, detail) =>
-    out.push({ name, value, met: Number.isFinite(value) ? met : undefined, detail });
+    out.push({
+      name,
+      value,
+      met: Number.isFinite(value) ? met : undefined,
+      detail,
+      see: SEE.find(([prefix]) => name.startsWith(prefix))?.[1],
+    });
 
   const maxOpc = find(records, 1, 'max', 'opc-lite', 'stored_per_s')?.median;
   const maxNode = find(records, 1, 'max', 'node', 'stored_per_s')?.median;
