@@ -2,7 +2,11 @@
  * A fuzz run over the TCP session against the real server: random streams of
  * valid and invalid commands, random bytes and legacy `n` polls, cut into
  * random chunks. The server must not crash, must answer every command in
- * order with the reply §2.2 gives it, and must count what it did.
+ * order with the reply §2.2 gives it, and must count what it did: both for a
+ * client that reads as it goes and for one that reads nothing until it has
+ * sent everything, with replies far larger than its outbound budget (the
+ * server then holds the commands past the budget and resumes them as the
+ * output goes out).
  *
  * The expected replies come from a model: the protocol's CommandDecoder
  * (chunking-independent by contract, property-tested in its own package)
@@ -19,25 +23,41 @@ import { UdpSender } from './testing/udp.js';
 
 const MAX_LINE_BYTES = 64;
 const MAX_SUBSCRIPTIONS = 3;
-const HISTORY = 6;
-const SENSORS = ['default', 'a', 'a.b', 'ramp/1', 'x-y_z', '__proto__'];
+const SENSORS = ['default', 'a', 'a.b', 'ramp/1', 'x-y_z', '__proto__', 'big'];
 
-let fixture: ServerFixture;
+/** A server for the fuzz runs, and the limits the model needs. */
+interface Target {
+  fixture: ServerFixture;
+  /** historyCapacity, which is also the cap of HIST and SUB backlogs. */
+  history: number;
+}
 
-beforeAll(async () => {
-  fixture = await startServer({
+/** Starts a server with sensors of 1..9 readings each, plus `bigReadings` more for sensor `big`. */
+async function target(history: number, bigReadings: number, outboundBudgetBytes?: number): Promise<Target> {
+  const fixture = await startServer({
     maxLineBytes: MAX_LINE_BYTES,
     maxSubscriptionsPerClient: MAX_SUBSCRIPTIONS,
-    historyCapacity: HISTORY,
+    historyCapacity: history,
     idleTimeoutMs: 0,
+    ...(outboundBudgetBytes === undefined ? {} : { outboundBudgetBytes }),
   });
   const udp = await UdpSender.open();
-  // Sensors with 1..9 readings each (some more than the history holds).
   const lines = SENSORS.flatMap((name, i) => Array.from({ length: 1 + ((i * 4) % 9) }, (_, j) => `${name} ${i}.${j}`));
-  await udp.send(fixture.port, lines.join('\n'));
+  const datagrams = [lines.join('\n')];
+  for (let i = 0; i < bigReadings; i += 5000) datagrams.push('big 1\n'.repeat(Math.min(5000, bigReadings - i)));
+  await udp.sendPaced(fixture.port, datagrams, fixture.waitReceived, 0, 1);
   udp.close();
-  await fixture.waitReceived(1);
   expect(fixture.server.stats().sensors).toBe(SENSORS.length);
+  return { fixture, history };
+}
+
+let small: Target;
+let large: Target;
+
+beforeAll(async () => {
+  small = await target(6, 0);
+  // HIST big is 2,000 lines (~30 KB) against a 4 KiB budget: a client that does not read is held.
+  large = await target(2000, 3000, 4096);
 });
 
 afterAll(closeAllServers);
@@ -58,19 +78,20 @@ const line = (...parts: fc.Arbitrary<string>[]): fc.Arbitrary<string> =>
     .tuple(fc.constantFrom('', ' '), ...parts.flatMap((p, i) => (i === 0 ? [p] : [ws, p])), eol)
     .map((xs) => xs.join(''));
 
-const validLine = fc.oneof(
-  line(casing('ping')),
-  line(casing('get'), name),
-  line(casing('list')),
-  line(casing('list'), pattern),
-  line(casing('hist'), name),
-  line(casing('hist'), name, count.map(String)),
-  line(casing('sub'), pattern),
-  line(casing('sub'), pattern, count.map(String)),
-  line(casing('unsub')),
-  line(casing('unsub'), pattern),
-  line(casing('stats')),
-);
+const validLines = (backlog: fc.Arbitrary<string>): fc.Arbitrary<string> =>
+  fc.oneof(
+    line(casing('ping')),
+    line(casing('get'), name),
+    line(casing('list')),
+    line(casing('list'), pattern),
+    line(casing('hist'), name),
+    line(casing('hist'), name, count.map(String)),
+    line(casing('sub'), pattern),
+    line(casing('sub'), pattern, backlog),
+    line(casing('unsub')),
+    line(casing('unsub'), pattern),
+    line(casing('stats')),
+  );
 const invalidLine = fc.oneof(
   line(fc.stringMatching(/^[A-MO-Za-mo-z][A-Za-z]{0,9}$/)), // unknown verbs (never starting with n)
   line(casing('get')),
@@ -88,22 +109,31 @@ const randomBytes = fc
   .map(([bytes, end]) => Buffer.concat([bytes, Buffer.from(end)]));
 const text = (s: fc.Arbitrary<string>): fc.Arbitrary<Uint8Array> => s.map((x) => Buffer.from(x, 'latin1'));
 const subscribe = fc.oneof(line(casing('sub'), pattern), line(casing('unsub'), pattern), line(casing('unsub')));
-const item = fc.oneof(
-  { weight: 6, arbitrary: text(validLine) },
-  { weight: 2, arbitrary: text(subscribe) },
-  { weight: 3, arbitrary: text(invalidLine) },
-  { weight: 3, arbitrary: text(polls) },
-  { weight: 2, arbitrary: randomBytes },
-);
 // Rarely, the stream ends with something that closes the connection.
 const ending = fc.oneof(
   { weight: 8, arbitrary: fc.constant('') },
   { weight: 1, arbitrary: fc.constant('QUIT\n') },
   { weight: 1, arbitrary: fc.constant(`GET ${'z'.repeat(MAX_LINE_BYTES + 10)}\n`) },
 );
-const stream = fc
-  .tuple(fc.array(item, { minLength: 1, maxLength: 60, size: 'max' }), text(ending))
-  .map(([items, end]) => Buffer.concat([...items, end]));
+/**
+ * A command stream. `backlogs`: SUB may ask for a backlog. Off for the client
+ * that does not read, which is over its budget, where backlog pushes are
+ * dropped by design (§3); that client asks for large replies instead.
+ */
+const streamOf = (backlogs: boolean): fc.Arbitrary<Buffer> => {
+  const item = fc.oneof(
+    { weight: 6, arbitrary: text(validLines(backlogs ? count.map(String) : fc.constant('0'))) },
+    { weight: 2, arbitrary: text(subscribe) },
+    { weight: 3, arbitrary: text(invalidLine) },
+    { weight: 3, arbitrary: text(polls) },
+    { weight: 2, arbitrary: randomBytes },
+    // Without backlogs the client is the one that does not read: give it large replies (HIST big).
+    { weight: backlogs ? 0 : 2, arbitrary: text(line(casing('hist'), fc.constant('big'))) },
+  );
+  return fc
+    .tuple(fc.array(item, { minLength: 1, maxLength: 60, size: 'max' }), text(ending))
+    .map(([items, end]) => Buffer.concat([...items, end]));
+};
 const cuts = fc.array(fc.integer({ min: 1, max: 4096 }), { maxLength: 12 });
 
 function chunk(bytes: Buffer, points: readonly number[]): Buffer[] {
@@ -136,7 +166,7 @@ interface ModelResult {
   closes: boolean;
 }
 
-function model(commands: readonly Command[]): ModelResult {
+function model({ fixture, history: HISTORY }: Target, commands: readonly Command[]): ModelResult {
   const store = fixture.server.store;
   const statKeys = Object.keys(fixture.server.stats()).length;
   const subs = new Set<string>();
@@ -247,48 +277,80 @@ function shape(reply: Reply): Expected | Reply {
 
 // ---- the run -----------------------------------------------------------------
 
+/** Sends one stream in chunks, reads every reply, and checks them and the counters against the model. */
+async function check(
+  on: Target,
+  bytes: Buffer,
+  points: readonly number[],
+  readAsItGoes: boolean,
+): Promise<ModelResult> {
+  const { fixture } = on;
+  const expected = model(on, new CommandDecoder({ maxLineBytes: MAX_LINE_BYTES }).push(bytes));
+  const before = fixture.server.stats();
+
+  const client = await TcpClient.connect(fixture.port, { keepReplies: false });
+  const raw: Buffer[] = [];
+  client.socket.on('data', (data: Buffer) => raw.push(data));
+  if (!readAsItGoes) client.socket.pause();
+  for (const part of chunk(bytes, points)) {
+    if (client.closed || client.ended) break;
+    await client.send(part).catch(() => undefined); // the server may have closed already
+  }
+  client.socket.end();
+  client.socket.resume();
+  await client.waitClosed();
+  await expect.poll(() => fixture.server.stats().clients).toBe(0);
+
+  const replies = new ReplyDecoder().push(Buffer.concat(raw)).map(shape);
+  expect(replies).toEqual(expected.replies);
+  const after = fixture.server.stats();
+  expect({
+    commands: after.commands - before.commands,
+    command_errors: after.command_errors - before.command_errors,
+    polls: after.polls - before.polls,
+    subscriptions: after.subscriptions,
+  }).toEqual({
+    commands: expected.commands,
+    command_errors: expected.errors,
+    polls: expected.polls,
+    subscriptions: 0,
+  });
+  return expected;
+}
+
 describe('TCP session fuzz', () => {
   it('answers random command streams in any chunking, in order and with the right replies, and counts them', async () => {
     let runs = 0;
     let totalCommands = 0;
     let closedByServer = 0;
     await fc.assert(
-      fc.asyncProperty(stream, cuts, async (bytes, points) => {
+      fc.asyncProperty(streamOf(true), cuts, async (bytes, points) => {
         runs++;
-        const expected = model(new CommandDecoder({ maxLineBytes: MAX_LINE_BYTES }).push(bytes));
+        const expected = await check(small, bytes, points, true);
         totalCommands += expected.commands;
         if (expected.closes) closedByServer++;
-        const before = fixture.server.stats();
-
-        const client = await TcpClient.connect(fixture.port, { keepReplies: false });
-        const raw: Buffer[] = [];
-        client.socket.on('data', (data: Buffer) => raw.push(data));
-        for (const part of chunk(bytes, points)) {
-          if (client.closed || client.ended) break;
-          await client.send(part).catch(() => undefined); // the server may have closed already
-        }
-        client.socket.end();
-        await client.waitClosed();
-        await expect.poll(() => fixture.server.stats().clients).toBe(0);
-
-        const replies = new ReplyDecoder().push(Buffer.concat(raw)).map(shape);
-        expect(replies).toEqual(expected.replies);
-        const after = fixture.server.stats();
-        expect({
-          commands: after.commands - before.commands,
-          command_errors: after.command_errors - before.command_errors,
-          polls: after.polls - before.polls,
-          subscriptions: after.subscriptions,
-        }).toEqual({
-          commands: expected.commands,
-          command_errors: expected.errors,
-          polls: expected.polls,
-          subscriptions: 0,
-        });
       }),
       { numRuns: 200, interruptAfterTimeLimit: 30_000 },
     );
     recordFigures('session-fuzz', { runs, totalCommands, closedByServer });
     expect(runs).toBeGreaterThanOrEqual(100);
+  }, 60_000);
+
+  it('answers them all, in order, to a client that reads nothing until it has sent everything', async () => {
+    let runs = 0;
+    let totalCommands = 0;
+    let replyBytesOverBudget = 0;
+    await fc.assert(
+      fc.asyncProperty(streamOf(false), cuts, async (bytes, points) => {
+        runs++;
+        const expected = await check(large, bytes, points, false);
+        totalCommands += expected.commands;
+        if (expected.replies.filter((r) => r.kind === 'val').length > 1000) replyBytesOverBudget++;
+      }),
+      { numRuns: 100, interruptAfterTimeLimit: 30_000 },
+    );
+    recordFigures('session-fuzz-unread', { runs, totalCommands, runsWithRepliesOverBudget: replyBytesOverBudget });
+    expect(runs).toBeGreaterThanOrEqual(50);
+    expect(replyBytesOverBudget).toBeGreaterThan(0);
   }, 60_000);
 });
