@@ -216,7 +216,7 @@ try {
   const { targets } = JSON.parse(readFileSync(`${dir}/targets.json`, 'utf8'));
   targetsText = table(
     ['target', 'this run', 'met', 'what limits it'],
-    targets.map((t) => [t.name, t.detail, t.met ? 'yes' : '**no**', t.see ? `[below](#${t.see})` : '']),
+    targets.map((t) => [t.name, t.detail, t.met ? 'yes' : '**no**', t.see ? `[why](#${t.see})` : '']),
   );
 } catch {
   // no targets.json: a partial run
