@@ -286,6 +286,25 @@ describe('Session: output', () => {
     expect(write).toHaveBeenCalledTimes(1);
   });
 
+  it('sends a SUB backlog up to the budget and counts the rest of it as dropped', async () => {
+    const { client, ingest, counters, session, store } = setup({ outboundBudgetBytes: 100 }, { highWaterMark: 64 });
+    for (const name of ['a', 'b', 'c']) for (let i = 1; i <= 5; i++) ingest(name, i, i);
+    expect(store.historyCapacity).toBe(5);
+    client.stream.pause();
+    client.send('SUB * 5\n');
+    await vi.waitFor(() => expect(counters.pushesSent + counters.pushesDropped).toBe(15));
+    expect(counters.pushesSent).toBeGreaterThan(0);
+    expect(counters.pushesDropped).toBeGreaterThan(0);
+    expect(session.dropped).toBe(counters.pushesDropped);
+    expect(session.pendingBytes).toBeLessThanOrEqual(100);
+    client.stream.resume();
+    const lines = await client.take(1 + counters.pushesSent);
+    expect(lines[0]).toBe('OK SUB *');
+    // What went out is the start of the backlog, in order: a's readings, then b's, then c's.
+    const backlog = ['a', 'b', 'c'].flatMap((name) => [1, 2, 3, 4, 5].map((i) => `PUB ${name} ${i} ${i} ${i}`));
+    expect(lines.slice(1)).toEqual(backlog.slice(0, counters.pushesSent));
+  });
+
   it('drops pushes past the outbound budget, counts them, and still answers commands', async () => {
     const { client, ingest, counters, session } = setup(
       { outboundBudgetBytes: 2000, drainTimeoutMs: 60_000 },

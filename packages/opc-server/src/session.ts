@@ -6,7 +6,9 @@
  * command is answered at once, in order, by appending its reply lines to a
  * per-session string. Pushed `PUB` lines from the {@link Hub} are appended to
  * the same string, so replies and pushes stay in order. The string is written
- * to the stream once per event-loop turn by a {@link WriteScheduler}.
+ * to the stream once per event-loop turn by a {@link WriteScheduler}: after
+ * the turn has read every client that sent something, so the replies of many
+ * clients go out together.
  *
  * Backpressure (§3 "Slow consumers"): the bytes pending for a client are the
  * stream's `writableLength` plus what is not flushed yet. A push that would
@@ -240,6 +242,10 @@ export class Session implements Subscriber {
   /** Hands everything appended so far to the stream (the scheduler calls it once per turn). */
   flush(): void {
     this.#scheduled = false;
+    this.#write();
+  }
+
+  #write(): void {
     if (this.#pending.length === 0 || this.#awaitingDrain) return;
     const stream = this.#stream;
     if (stream.destroyed || stream.writableEnded) {
@@ -390,19 +396,36 @@ export class Session implements Subscriber {
     }
     this.#reply(encodeOk('SUB', pattern));
     const count = Math.min(backlog, this.#limits.maxHistoryReply);
-    if (count > 0) {
-      // §2.2 SUB backlog: recent readings of each matching sensor, before any live one.
-      // They are pushes: they count against the budget like live readings.
-      const match = compilePattern(pattern);
-      for (const sensor of this.#store) {
-        if (!match(sensor.name)) continue;
-        sensor.forEachRecent(count, (value, ts, seq) => {
-          this.push(encodePubFields(sensor.name, value, ts, seq));
-        });
-      }
-    }
+    if (count > 0) this.#sendBacklog(pattern, count);
     this.#hub.subscribe(this, pattern);
     this.#disarmIdle();
+  }
+
+  /**
+   * §2.2 SUB backlog: the recent readings of each matching sensor, before any
+   * live one. They are pushes: they count against the budget like live
+   * readings. Once one is refused, the rest are counted as dropped without
+   * being encoded, so a large backlog to a full client costs no more than
+   * walking the sensors.
+   */
+  #sendBacklog(pattern: string, count: number): void {
+    const match = compilePattern(pattern);
+    let refused = 0;
+    for (const sensor of this.#store) {
+      if (!match(sensor.name)) continue;
+      if (refused > 0) {
+        refused += Math.min(count, sensor.size);
+        continue;
+      }
+      sensor.forEachRecent(count, (value, ts, seq) => {
+        if (refused > 0) refused++;
+        else if (!this.push(encodePubFields(sensor.name, value, ts, seq))) refused = 1; // push() counted it
+      });
+    }
+    if (refused > 1) {
+      this.dropped += refused - 1;
+      this.#counters.pushesDropped += refused - 1;
+    }
   }
 
   /** `ERR <code> <detail>`; the codes of §2.2's closing list end the connection after the line. */
@@ -433,7 +456,7 @@ export class Session implements Subscriber {
     this.#awaitingDrain = false;
     this.#disarmDrainTimer();
     if (this.#closing) return;
-    this.flush();
+    this.#write();
     if (!this.#awaitingDrain) this.#runHeld();
   };
 
