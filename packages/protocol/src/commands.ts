@@ -9,6 +9,7 @@
  * once and the rest of it is skipped with `indexOf`, buffering nothing.
  */
 import { CHAR_CLASS, CR, LF, NAME_BIT, PATTERN_BIT, SPACE, TAB, latin1 } from './chars.js';
+import { LineBuffer } from './line-buffer.js';
 import { parseUnsigned } from './number.js';
 import { checkMaxLineBytes } from './ingest.js';
 import { DEFAULT_MAX_LINE_BYTES, MAX_COUNT_ARG, MAX_NAME_BYTES } from './limits.js';
@@ -208,8 +209,7 @@ function parseLine(bytes: Uint8Array, start: number, end: number): Command | und
  */
 export class CommandDecoder {
   readonly #max: number;
-  #buf: Uint8Array;
-  #len = 0;
+  readonly #line: LineBuffer;
   /** Inside a line (its first byte has been seen, its LF not yet). */
   #inLine = false;
   /** Skipping the rest of an over-long line, up to its LF. */
@@ -217,12 +217,12 @@ export class CommandDecoder {
 
   constructor(options?: CommandDecoderOptions) {
     this.#max = checkMaxLineBytes(options?.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
-    this.#buf = new Uint8Array(Math.min(this.#max, 256));
+    this.#line = new LineBuffer(this.#max);
   }
 
   /** Bytes of an unfinished line currently buffered (never more than `maxLineBytes`). */
   get pendingBytes(): number {
-    return this.#len;
+    return this.#line.length;
   }
 
   /**
@@ -264,9 +264,9 @@ export class CommandDecoder {
       }
       const lf = chunk.indexOf(LF, i);
       const segmentEnd = lf < 0 ? n : lf;
-      if (this.#len + (segmentEnd - i) > this.#max) {
+      if (this.#line.length + (segmentEnd - i) > this.#max) {
         out.push({ kind: 'invalid', code: 'line-too-long', detail: `line exceeds ${this.#max} bytes` });
-        this.#len = 0;
+        this.#line.length = 0;
         this.#inLine = false;
         if (lf < 0) {
           this.#discarding = true;
@@ -276,33 +276,22 @@ export class CommandDecoder {
         continue;
       }
       if (lf < 0) {
-        this.#append(chunk, i, n);
+        this.#line.append(chunk, i, n);
         break;
       }
       let cmd: Command | undefined;
-      if (this.#len === 0) {
+      if (this.#line.length === 0) {
         cmd = parseLine(chunk, i, lf); // whole line in this chunk: parse in place
       } else {
-        this.#append(chunk, i, lf);
-        cmd = parseLine(this.#buf, 0, this.#len);
-        this.#len = 0;
+        this.#line.append(chunk, i, lf);
+        cmd = parseLine(this.#line.bytes, 0, this.#line.length);
+        this.#line.length = 0;
       }
       if (cmd !== undefined) out.push(cmd);
       this.#inLine = false;
       i = lf + 1;
     }
     return out;
-  }
-
-  #append(chunk: Uint8Array, start: number, end: number): void {
-    const need = this.#len + (end - start);
-    if (need > this.#buf.length) {
-      const grown = new Uint8Array(Math.min(this.#max, Math.max(need, this.#buf.length * 2)));
-      grown.set(this.#buf.subarray(0, this.#len));
-      this.#buf = grown;
-    }
-    this.#buf.set(chunk.subarray(start, end), this.#len);
-    this.#len = need;
   }
 }
 

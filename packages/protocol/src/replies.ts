@@ -11,6 +11,7 @@ import type { ErrorCode } from './errors.js';
 import { isErrorCode } from './errors.js';
 import { checkMaxLineBytes } from './ingest.js';
 import { DEFAULT_MAX_REPLY_LINE_BYTES } from './limits.js';
+import { LineBuffer } from './line-buffer.js';
 import { isValidName } from './names.js';
 import { formatValue, parseNumberText } from './number.js';
 import type { Reading } from './types.js';
@@ -389,18 +390,17 @@ export function decodeReplyLine(line: string): Reply {
  */
 export class ReplyDecoder {
   readonly #max: number;
-  #buf: Uint8Array;
-  #len = 0;
+  readonly #line: LineBuffer;
   #discarding = false;
 
   constructor(options?: ReplyDecoderOptions) {
     this.#max = checkMaxLineBytes(options?.maxLineBytes, DEFAULT_MAX_REPLY_LINE_BYTES);
-    this.#buf = new Uint8Array(Math.min(this.#max, 256));
+    this.#line = new LineBuffer(this.#max);
   }
 
   /** Bytes of an unfinished line currently buffered (never more than `maxLineBytes`). */
   get pendingBytes(): number {
-    return this.#len;
+    return this.#line.length;
   }
 
   /**
@@ -427,11 +427,11 @@ export class ReplyDecoder {
         continue;
       }
       const end = lf < 0 ? n : lf;
-      if (this.#len + (end - i) > this.#max) {
-        const take = this.#max - this.#len;
-        this.#append(chunk, i, i + take);
-        out.push({ kind: 'unknown', line: utf8Text(this.#buf, 0, this.#len) });
-        this.#len = 0;
+      if (this.#line.length + (end - i) > this.#max) {
+        const take = this.#max - this.#line.length;
+        this.#line.append(chunk, i, i + take);
+        out.push({ kind: 'unknown', line: utf8Text(this.#line.bytes, 0, this.#line.length) });
+        this.#line.length = 0;
         if (lf < 0) {
           this.#discarding = true;
           break;
@@ -440,32 +440,21 @@ export class ReplyDecoder {
         continue;
       }
       if (lf < 0) {
-        this.#append(chunk, i, n);
+        this.#line.append(chunk, i, n);
         break;
       }
       let line: string;
-      if (this.#len === 0) {
+      if (this.#line.length === 0) {
         line = utf8Text(chunk, i, lf > i && chunk[lf - 1] === CR ? lf - 1 : lf);
       } else {
-        this.#append(chunk, i, lf);
-        const len = this.#len;
-        line = utf8Text(this.#buf, 0, len > 0 && this.#buf[len - 1] === CR ? len - 1 : len);
-        this.#len = 0;
+        this.#line.append(chunk, i, lf);
+        const len = this.#line.length;
+        line = utf8Text(this.#line.bytes, 0, len > 0 && this.#line.bytes[len - 1] === CR ? len - 1 : len);
+        this.#line.length = 0;
       }
       if (line !== '') out.push(decodeReplyLine(line));
       i = lf + 1;
     }
     return out;
-  }
-
-  #append(chunk: Uint8Array, start: number, end: number): void {
-    const need = this.#len + (end - start);
-    if (need > this.#buf.length) {
-      const grown = new Uint8Array(Math.min(this.#max, Math.max(need, this.#buf.length * 2)));
-      grown.set(this.#buf.subarray(0, this.#len));
-      this.#buf = grown;
-    }
-    this.#buf.set(chunk.subarray(start, end), this.#len);
-    this.#len = need;
   }
 }
