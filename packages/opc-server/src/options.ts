@@ -18,6 +18,8 @@ export interface Logger {
   info(obj: object | string, msg?: string): void;
   warn(obj: object | string, msg?: string): void;
   error(obj: object | string, msg?: string): void;
+  /** As pino's: lets the server skip building per-connection debug records nobody will see. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /**
@@ -136,6 +138,7 @@ export const silentLogger: Logger = Object.freeze({
   info() {},
   warn() {},
   error() {},
+  isLevelEnabled: () => false,
 });
 
 /** The accepted range of a numeric option, inclusive. */

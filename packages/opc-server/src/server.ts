@@ -119,7 +119,7 @@ export interface OpcServer extends EventEmitter<OpcServerEvents>, AsyncDisposabl
   /** Every counter, as a plain object (the same keys and values as the `STATS` command). */
   stats(): OpcServerStats;
   /** Serves a client over any duplex stream (a socket accepted elsewhere, an in-memory pair). Undefined when refused (closing, or `maxClients` reached). */
-  handle(stream: Duplex, remote?: string): Session | undefined;
+  handle(stream: Duplex, remote?: string | (() => string)): Session | undefined;
   /** The sensors, for embedders: latest value, history, loss counters. Read only. */
   readonly store: SensorStore;
   /** The subscriptions. */
@@ -265,30 +265,29 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
 
   // ---- TCP -------------------------------------------------------------------
 
+  /** Whether debug records would be written (a logger without `isLevelEnabled` is asked every time). */
+  get #debug(): boolean {
+    return this.#logger.isLevelEnabled?.('debug') ?? true;
+  }
+
   readonly #onConnection = (socket: net.Socket): void => {
-    const remote =
-      socket.remoteAddress === undefined
-        ? 'unknown'
-        : net.isIPv6(socket.remoteAddress)
-          ? `[${socket.remoteAddress}]:${socket.remotePort}`
-          : `${socket.remoteAddress}:${socket.remotePort}`;
-    if (this.handle(socket, remote) === undefined) return;
-    socket.setNoDelay(true);
+    // The peer's address costs a system call and a string: build it only when asked for.
+    this.handle(socket, () => describeRemote(socket));
   };
 
-  handle(stream: Duplex, remote = 'stream'): Session | undefined {
+  handle(stream: Duplex, remote: string | (() => string) = 'stream'): Session | undefined {
     if (this.#closePromise !== undefined) {
       stream.destroy();
       return undefined;
     }
     if (this.#sessions.size >= this.#options.maxClients) {
-      this.#refuseBusy(stream, remote);
+      this.#refuseBusy(stream, typeof remote === 'function' ? remote() : remote);
       return undefined;
     }
     const session = new Session(stream, this.#context, { id: this.#nextClientId++, remote });
     this.#sessions.add(session);
-    this.#logger.debug({ id: session.id, remote }, 'client connected');
-    this.emit('client', { id: session.id, remote });
+    if (this.#debug) this.#logger.debug({ id: session.id, remote: session.remote }, 'client connected');
+    if (this.listenerCount('client') > 0) this.emit('client', { id: session.id, remote: session.remote });
     return session;
   }
 
@@ -311,7 +310,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
 
   #onSessionClose(session: Session, reason: SessionCloseReason): void {
     this.#sessions.delete(session);
-    this.#logger.debug({ id: session.id, remote: session.remote, reason }, 'client closed');
+    if (this.#debug) this.#logger.debug({ id: session.id, remote: session.remote, reason }, 'client closed');
     this.emit('clientClose', { id: session.id, reason });
     if (this.#sessions.size === 0) this.#onSessionsGone?.();
   }
@@ -531,4 +530,11 @@ function wrapListenError(err: unknown, what: string): OpcServerError {
   const code = errorCode(err) ?? 'ERR_LISTEN';
   const message = err instanceof Error ? err.message : String(err);
   return new OpcServerError(code, `${what}: ${message}`, { cause: err });
+}
+
+/** `host:port` of a socket's peer, IPv6 hosts in brackets. */
+function describeRemote(socket: net.Socket): string {
+  const host = socket.remoteAddress;
+  if (host === undefined) return 'unknown';
+  return host.includes(':') ? `[${host}]:${socket.remotePort}` : `${host}:${socket.remotePort}`;
 }

@@ -120,7 +120,8 @@ export interface SessionContext {
  */
 export interface SessionInfo {
   id?: number;
-  remote?: string;
+  /** The peer's address, or a function that builds it when it is first asked for. */
+  remote?: string | (() => string);
 }
 
 let nextId = 1;
@@ -140,8 +141,7 @@ let nextId = 1;
 export class Session implements Subscriber {
   /** Client id, unique within the process. */
   readonly id: number;
-  /** The peer's address (`host:port`), or a label for in-memory streams. */
-  readonly remote: string;
+  #remote: string | (() => string);
   /** Pushes dropped for this client because it was over its budget. */
   dropped = 0;
 
@@ -149,7 +149,7 @@ export class Session implements Subscriber {
   readonly #store: SensorStore;
   readonly #hub: Hub<Session>;
   readonly #counters: Counters;
-  readonly #limits: SessionLimits;
+  readonly #limits: Readonly<SessionLimits>;
   readonly #stats: () => object;
   readonly #scheduler: WriteScheduler;
   readonly #logger: Logger;
@@ -175,13 +175,13 @@ export class Session implements Subscriber {
 
   constructor(stream: Duplex, context: SessionContext, info: SessionInfo = {}) {
     this.id = info.id ?? nextId++;
-    this.remote = info.remote ?? 'stream';
+    this.#remote = info.remote ?? 'stream';
     this.#stream = stream;
     this.#context = context;
     this.#store = context.store;
     this.#hub = context.hub;
     this.#counters = context.counters ?? new Counters();
-    this.#limits = { ...pickLimits(DEFAULTS), maxHistoryReply: context.store.historyCapacity, ...context.limits };
+    this.#limits = limitsOf(context);
     this.#scheduler = context.scheduler ?? new WriteScheduler();
     this.#logger = context.logger ?? silentLogger;
     this.#stats = context.stats ?? (() => this.#defaultStats());
@@ -196,6 +196,12 @@ export class Session implements Subscriber {
     stream.on('close', this.#onClose);
     if (stream.destroyed) process.nextTick(this.#onClose); // closed before it was handed over
     this.#armIdle();
+  }
+
+  /** The peer's address (`host:port`), or a label for in-memory streams. */
+  get remote(): string {
+    if (typeof this.#remote === 'function') this.#remote = this.#remote();
+    return this.#remote;
   }
 
   /** Whether the session is ending or has ended (no more replies or pushes). */
@@ -554,7 +560,8 @@ export class Session implements Subscriber {
   }
 
   readonly #linger = (): void => {
-    if (this.#lingerTimer !== undefined || this.#closed) return;
+    // A peer that has closed its side already: both sides are done and the stream closes by itself.
+    if (this.#lingerTimer !== undefined || this.#closed || this.#stream.readableEnded) return;
     this.#lingerTimer = setTimeout(() => this.#stream.destroy(), clampMs(this.#limits.closeGraceMs));
     this.#lingerTimer.unref();
   };
@@ -619,6 +626,20 @@ function closes(code: ErrorCode): boolean {
 
 function clampMs(ms: number): number {
   return Math.min(Math.max(ms, 1), MAX_TIMER_MS);
+}
+
+/** Resolved once per context: every session of a server shares one frozen limits object. */
+const resolvedLimits = new WeakMap<SessionContext, Readonly<SessionLimits>>();
+
+function limitsOf(context: SessionContext): Readonly<SessionLimits> {
+  let limits = resolvedLimits.get(context);
+  if (limits === undefined) {
+    limits = Object.freeze(
+      pickLimits({ ...DEFAULTS, maxHistoryReply: context.store.historyCapacity, ...context.limits }),
+    );
+    resolvedLimits.set(context, limits);
+  }
+  return limits;
 }
 
 function pickLimits(o: Readonly<SessionLimits>): SessionLimits {
