@@ -60,7 +60,9 @@ export async function runFeed(
   const interval = options.pollIntervalMs;
   const start = performance.now();
   for (let k = 0; !signal.aborted && client.state !== 'closed'; k++) {
-    if (options.sensors.length === 0) {
+    if (client.state !== 'connected') {
+      // No server to ask (yet, or for now): skip the tick rather than queue polls that would time out.
+    } else if (options.sensors.length === 0) {
       try {
         const value = await client.poll({ signal, timeoutMs: Math.max(1000, interval) });
         onReading({ name: 'default', value, timestampMs: Date.now(), seq: undefined });
