@@ -150,6 +150,37 @@ describe('opc-reader --plain', () => {
   });
 });
 
+describe('opc-reader and opc-sensor against the original Python server', () => {
+  // bench/reference/seed_server.py: the seed's opc.py re-implemented (select(), bare floats by UDP, `n` by TCP).
+  const SEED_SERVER = fileURLToPath(new URL('../../../bench/reference/seed_server.py', import.meta.url));
+
+  it('polls with n what opc-sensor --legacy sends, as the original lector and Medidor did', async () => {
+    const seed = spawn('python3', [SEED_SERVER, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(seed);
+    let ready = '';
+    seed.stdout!.on('data', (d: Buffer) => (ready += d.toString()));
+    const seedPort = await vi.waitFor(
+      () => {
+        const match = /ready tcp=127\.0\.0\.1:(\d+)/.exec(ready);
+        if (!match) throw new Error(`seed server not ready: '${ready}'`);
+        return match[1]!;
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    run(SENSOR, ['127.0.0.1', seedPort, '0.02', '--legacy', '--period', '0.5', '--count', '1500', '--quiet']);
+    const reader = run(READER, ['127.0.0.1', seedPort, '0.05', '--plain', '--count', '40']);
+    expect(await reader.exit).toBe(0);
+    const values = reader
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => Number(line.split(' ')[2]))
+      .filter((v) => !Number.isNaN(v)); // `nan` until the first datagram arrives
+    expect(values.length).toBeGreaterThan(20);
+    expect(expectSawtooth(values)).toBeGreaterThanOrEqual(1);
+  });
+});
+
 // The dashboard in a real terminal: tmux from Debian's packages (.ci/run installs it).
 const hasTmux = (() => {
   try {
