@@ -158,7 +158,7 @@ describe('opc-reader and opc-sensor against the original Python server', () => {
     const seed = spawn('python3', [SEED_SERVER, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(seed);
     let ready = '';
-    seed.stdout!.on('data', (d: Buffer) => (ready += d.toString()));
+    seed.stdout.on('data', (d: Buffer) => (ready += d.toString()));
     const seedPort = await vi.waitFor(
       () => {
         const match = /ready tcp=127\.0\.0\.1:(\d+)/.exec(ready);
