@@ -14,6 +14,10 @@ busy spin. Here only the read list is watched, as the write-up intends
 ("only look at TCP or UDP when something moved"), which is also the faster of
 the two for the measurements that use this server.
 
+The write-up does not say what `n` answers before the first datagram; here it
+is `nan`, as opc-lite answers, so that a poll that comes first is answered
+instead of ending the loop.
+
 Prints `ready tcp=127.0.0.1:<p> udp=127.0.0.1:<p>` on stdout when it listens.
 """
 
@@ -64,6 +68,7 @@ def main():
 
 
 def serve(socket_tcp, socket_udp, clients):
+    value = float("nan")
     while True:
         readable, _, _ = select.select([socket_udp, socket_tcp] + clients, [], [], 1.0)
         for s in readable:

@@ -158,7 +158,9 @@ describe('opc-reader and opc-sensor against the original Python server', () => {
     const seed = spawn('python3', [SEED_SERVER, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(seed);
     let ready = '';
+    let seedErrors = '';
     seed.stdout.on('data', (d: Buffer) => (ready += d.toString()));
+    seed.stderr.on('data', (d: Buffer) => (seedErrors += d.toString()));
     const seedPort = await vi.waitFor(
       () => {
         const match = /ready tcp=127\.0\.0\.1:(\d+)/.exec(ready);
@@ -167,9 +169,13 @@ describe('opc-reader and opc-sensor against the original Python server', () => {
       },
       { timeout: 10_000, interval: 20 },
     );
+    // The reader polls first: before any datagram the server answers `nan`, which the reader prints as it is.
+    const reader = run(READER, ['127.0.0.1', seedPort, '0.05', '--plain', '--count', '60']);
+    await vi.waitFor(() => expect(reader.stdout()).toMatch(/ nan\n/), { timeout: 10_000, interval: 20 });
     run(SENSOR, ['127.0.0.1', seedPort, '0.02', '--legacy', '--period', '0.5', '--count', '1500', '--quiet']);
-    const reader = run(READER, ['127.0.0.1', seedPort, '0.05', '--plain', '--count', '40']);
     expect(await reader.exit).toBe(0);
+    expect(seedErrors).toBe('');
+    expect(seed.exitCode).toBeNull(); // still serving
     const values = reader
       .stdout()
       .trim()
