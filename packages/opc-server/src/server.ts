@@ -33,6 +33,7 @@ import {
 import { Session, type SessionCloseReason, type SessionContext } from './session.js';
 import { Counters, buildStats, type OpcServerStats } from './stats.js';
 import { SensorStore } from './store.js';
+import { readIntoBuffer } from './user-buffer.js';
 import { WriteScheduler } from './write-scheduler.js';
 
 /**
@@ -147,6 +148,8 @@ export function createOpcServer(options?: OpcServerOptions): OpcServer {
 }
 
 const PORT_ATTEMPTS = 10;
+/** As libuv's own read size: a read never returns more than this. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   readonly store: SensorStore;
@@ -157,6 +160,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   readonly #scheduler = new WriteScheduler();
   readonly #sessions = new Set<Session>();
   readonly #busy = new Set<net.Socket>();
+  /** Where every TCP connection's input is read (one read at a time, each consumed before the next). */
+  readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   readonly #context: SessionContext;
   readonly #sink: DatagramSink;
   readonly #parseOptions: ParseDatagramOptions;
@@ -270,9 +275,14 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     return this.#logger.isLevelEnabled?.('debug') ?? true;
   }
 
-  readonly #onConnection = (socket: net.Socket): void => {
+  readonly #onConnection = (accepted: net.Socket): void => {
+    // Input is read into one buffer shared by every connection, not a new Buffer per read (see user-buffer.ts).
+    const reader: { session?: Session | undefined } = {};
+    const socket =
+      readIntoBuffer(accepted, this.#readBuffer, (chunk) => reader.session?.receive(chunk), { allowHalfOpen: true }) ??
+      accepted.resume(); // this Node.js cannot: the ordinary stream, started ('pauseOnConnect')
     // The peer's address costs a system call and a string: build it only when asked for.
-    this.handle(socket, () => describeRemote(socket));
+    reader.session = this.handle(socket, () => describeRemote(socket));
   };
 
   handle(stream: Duplex, remote: string | (() => string) = 'stream'): Session | undefined {
@@ -340,7 +350,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     }
     const type = net.isIPv6(address) ? 'udp6' : 'udp4';
     for (let attempt = 1; ; attempt++) {
-      const tcp = net.createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
+      const tcp = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, this.#onConnection);
       try {
         await listenTcp(tcp, port, address);
       } catch (err) {

@@ -283,13 +283,21 @@ export class Session implements Subscriber {
   // ---- input --------------------------------------------------------------
 
   readonly #onData = (chunk: Buffer | string): void => {
+    this.receive(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  };
+
+  /**
+   * Input from the client, for streams that deliver it other than by
+   * `'data'` (the server's sockets read into a shared buffer). `bytes` is
+   * only read during the call.
+   */
+  receive(bytes: Uint8Array): void {
     if (this.#closing) return; // ending: input is read and discarded
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     const commands = this.#decoder.push(bytes);
     if (commands.length === 0) return;
     this.#idleTimer?.refresh();
     this.#run(commands, 0);
-  };
+  }
 
   /**
    * Answers `commands` from `start` on, in order, while the client's pending
