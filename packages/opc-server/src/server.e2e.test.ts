@@ -244,6 +244,22 @@ describe('opc-server over loopback: TCP commands (§2.2)', () => {
     expect(server.stats().clients_rejected).toBe(1);
   });
 
+  it('keeps a client that sends commands more often than idleTimeoutMs, and ends it once it stops', async () => {
+    const { server, address } = await fixture.start({ idleTimeoutMs: 200 });
+    const client = await fixture.connect(address.tcpPort);
+    // 12 commands 50 ms apart: three times the timeout in all, never more than a quarter of it between two.
+    for (let i = 0; i < 12; i++) {
+      client.send('PING\n');
+      expect(await client.next()).toBe('PONG');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(server.stats().idle_disconnects).toBe(0);
+    const lines = await client.rest();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^ERR idle-timeout no command for 200 ms/);
+    expect(server.stats().idle_disconnects).toBe(1);
+  });
+
   it('answers a line that is too long with ERR line-too-long and closes', async () => {
     const { address } = await fixture.start({ maxLineBytes: 64 });
     const client = await fixture.connect(address.tcpPort);

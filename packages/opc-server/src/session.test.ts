@@ -21,6 +21,8 @@ function setup(limits: Partial<SessionLimits> = {}, options: { highWaterMark?: n
       store,
       hub,
       counters,
+      // Unlike the default per-turn clock, one that fake timers move within a turn.
+      clock: { now: () => performance.now() },
       limits: { idleTimeoutMs: 0, ...limits },
       onClose: (_s, reason) => closes.push(reason),
       onSlowConsumer: (s) => slow.push(s.id),
@@ -456,7 +458,7 @@ describe('Session: held commands and the end of a session', () => {
 
 describe('Session: idle timeout', () => {
   it('ends a client with no subscription after idleTimeoutMs without a command', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const { client, counters, closes } = setup({ idleTimeoutMs: 1000 });
     vi.advanceTimersByTime(600);
     client.send('PING\n');
@@ -473,7 +475,7 @@ describe('Session: idle timeout', () => {
   });
 
   it('never times out a subscriber, and starts counting again after UNSUB', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const { client, session } = setup({ idleTimeoutMs: 1000 });
     client.send('SUB *\n');
     await client.next();
@@ -486,7 +488,7 @@ describe('Session: idle timeout', () => {
   });
 
   it('never times out with idleTimeoutMs 0', () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const { session } = setup({ idleTimeoutMs: 0 });
     vi.advanceTimersByTime(10 * 60_000);
     expect(session.closing).toBe(false);

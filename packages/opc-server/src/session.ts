@@ -46,6 +46,7 @@ import type { Hub, Subscriber } from './hub.js';
 import { DEFAULTS, MAX_TIMER_MS, silentLogger, type Logger } from './options.js';
 import { Counters, buildStats } from './stats.js';
 import type { SensorStore } from './store.js';
+import { turnClock } from './turn-clock.js';
 import { WriteScheduler } from './write-scheduler.js';
 
 /**
@@ -103,6 +104,8 @@ export interface SessionContext {
   /** Produces the `STATS` reply (default: counters, store and hub of this context). */
   readonly stats?: () => object;
   readonly scheduler?: WriteScheduler;
+  /** Time of a command, on the `performance.now()` scale, for the idle timeout (default {@link turnClock}). */
+  readonly clock?: { now(): number };
   readonly logger?: Logger;
   /** Called once, when the stream has closed. */
   readonly onClose?: (session: Session, reason: SessionCloseReason) => void;
@@ -155,6 +158,7 @@ export class Session implements Subscriber {
   readonly #logger: Logger;
   readonly #context: SessionContext;
   readonly #decoder: CommandDecoder;
+  readonly #clock: { now(): number };
 
   /** Lines appended and not yet handed to the stream (ASCII: length = bytes). */
   #pending = '';
@@ -171,6 +175,8 @@ export class Session implements Subscriber {
   #reason: SessionCloseReason | undefined;
   #drainTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
+  /** When the last command came ({@link turnClock}); the idle timer checks it when it fires. */
+  #lastCommandAt = 0;
   #lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(stream: Duplex, context: SessionContext, info: SessionInfo = {}) {
@@ -183,6 +189,7 @@ export class Session implements Subscriber {
     this.#counters = context.counters ?? new Counters();
     this.#limits = limitsOf(context);
     this.#scheduler = context.scheduler ?? new WriteScheduler();
+    this.#clock = context.clock ?? turnClock;
     this.#logger = context.logger ?? silentLogger;
     this.#stats = context.stats ?? (() => this.#defaultStats());
     this.#decoder = new CommandDecoder({ maxLineBytes: this.#limits.maxLineBytes });
@@ -295,7 +302,8 @@ export class Session implements Subscriber {
     if (this.#closing) return; // ending: input is read and discarded
     const commands = this.#decoder.push(bytes);
     if (commands.length === 0) return;
-    this.#idleTimer?.refresh();
+    // A field write rather than a timer refresh on every read: the idle timer looks at it when it fires.
+    this.#lastCommandAt = this.#clock.now();
     this.#run(commands, 0);
   }
 
@@ -505,7 +513,12 @@ export class Session implements Subscriber {
 
   #armIdle(): void {
     const ms = this.#limits.idleTimeoutMs;
-    if (ms <= 0 || this.#closing || this.#idleTimer !== undefined) return;
+    if (ms <= 0 || this.#closing) return;
+    this.#lastCommandAt = this.#clock.now();
+    if (this.#idleTimer === undefined) this.#setIdleTimer(ms);
+  }
+
+  #setIdleTimer(ms: number): void {
     this.#idleTimer = setTimeout(this.#onIdle, clampMs(ms));
     this.#idleTimer.unref();
   }
@@ -519,6 +532,9 @@ export class Session implements Subscriber {
   readonly #onIdle = (): void => {
     this.#idleTimer = undefined;
     if (this.#closing || this.#hub.subscriptionsOf(this) > 0) return;
+    // Commands came since the timer was set: wait out the rest of the period from the last one.
+    const left = this.#lastCommandAt + this.#limits.idleTimeoutMs - performance.now();
+    if (left > 0) return this.#setIdleTimer(Math.ceil(left));
     this.#counters.idleDisconnects++;
     this.#closeWith('idle-timeout', `no command for ${this.#limits.idleTimeoutMs} ms`, 'idle-timeout');
   };
