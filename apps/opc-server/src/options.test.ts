@@ -1,3 +1,4 @@
+import { INTEGER_RULES } from '@opc-lite/opc-server';
 import { describe, expect, it } from 'vitest';
 import { helpText, NUMERIC_FLAGS, parseCli, UsageError } from './options.js';
 
@@ -30,6 +31,12 @@ describe('parseCli', () => {
           : (command.server as unknown as Record<string, unknown>)[f.key];
       expect(actual, f.flag).toBe(100 + i);
     });
+  });
+
+  it('has a flag for every numeric option of the server library', () => {
+    const flagged = new Set<string>(NUMERIC_FLAGS.map((f) => f.key));
+    const missing = Object.keys(INTEGER_RULES).filter((key) => key !== 'port' && !flagged.has(key));
+    expect(missing).toEqual([]);
   });
 
   it('reads every option from its environment variable', () => {

@@ -67,6 +67,18 @@ export const NUMERIC_FLAGS: readonly NumericFlag[] = Object.freeze([
     help: 'UDP receive buffer to request (0 = kernel default)',
   },
   {
+    flag: 'busy-poll-us',
+    env: 'OPC_BUSY_POLL_US',
+    key: 'busyPollUs',
+    help: 'after a TCP read, poll this long before sleeping (0 = sleep at once)',
+  },
+  {
+    flag: 'max-history-reply',
+    env: 'OPC_MAX_HISTORY_REPLY',
+    key: 'maxHistoryReply',
+    help: 'most VAL lines per HIST, and backlog readings per sensor per SUB',
+  },
+  {
     flag: 'close-grace-ms',
     env: 'OPC_CLOSE_GRACE_MS',
     key: 'closeGraceMs',

@@ -54,6 +54,12 @@ export interface OpcServerOptions {
   idleTimeoutMs?: number;
   /** SO_RCVBUF requested for the UDP socket (default 8 MiB; 0 = leave the system default). The kernel may grant less. */
   recvBufferBytes?: number;
+  /**
+   * After each TCP read, keep the event loop polling instead of sleeping for this many microseconds, so that a
+   * client's next request is read without a thread wake-up (default 50; 0 = sleep at once). Costs CPU only while
+   * clients send; see docs/PERFORMANCE.md.
+   */
+  busyPollUs?: number;
   /** After `close()` ends the clients, those still connected after this long are destroyed (default 2000). */
   closeGraceMs?: number;
   /** Most `VAL` lines one `HIST` returns and most backlog readings per sensor one `SUB` sends (default: historyCapacity). */
@@ -97,6 +103,7 @@ export const DEFAULTS: Readonly<OpcServerLimits> = Object.freeze({
   drainTimeoutMs: 5000,
   idleTimeoutMs: 300_000,
   recvBufferBytes: 8 * 1024 * 1024,
+  busyPollUs: 50,
   closeGraceMs: 2000,
   maxHistoryReply: 1000,
 });
@@ -167,6 +174,7 @@ export const INTEGER_RULES: Readonly<Record<Exclude<keyof OpcServerLimits, 'host
   drainTimeoutMs: { min: 1, max: Number.MAX_SAFE_INTEGER },
   idleTimeoutMs: { min: 0, max: Number.MAX_SAFE_INTEGER },
   recvBufferBytes: { min: 0, max: 2 ** 31 - 1 },
+  busyPollUs: { min: 0, max: 1_000_000 },
   closeGraceMs: { min: 0, max: Number.MAX_SAFE_INTEGER },
   maxHistoryReply: { min: 1, max: 2 ** 31 - 1 },
 });

@@ -260,6 +260,23 @@ describe('opc-server over loopback: TCP commands (§2.2)', () => {
     expect(server.stats().idle_disconnects).toBe(1);
   });
 
+  it('keeps the event loop polling for busyPollUs after a read, and sleeps at once with 0', async () => {
+    /** Event-loop utilisation over the `ms` after a PING was answered: 1 = never slept, 0 = always asleep. */
+    const busyAfterPing = async (busyPollUs: number, ms: number): Promise<number> => {
+      const { server, address } = await fixture.start({ busyPollUs });
+      const client = await fixture.connect(address.tcpPort);
+      client.send('PING\n');
+      expect(await client.next()).toBe('PONG');
+      const start = performance.eventLoopUtilization();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      const { utilization } = performance.eventLoopUtilization(start);
+      await server.close(); // which also ends its polling
+      return utilization;
+    };
+    expect(await busyAfterPing(1_000_000, 100)).toBeGreaterThan(0.7); // a one-second window: busy throughout
+    expect(await busyAfterPing(0, 100)).toBeLessThan(0.3);
+  });
+
   it('answers a line that is too long with ERR line-too-long and closes', async () => {
     const { address } = await fixture.start({ maxLineBytes: 64 });
     const client = await fixture.connect(address.tcpPort);

@@ -55,6 +55,7 @@ describe('createOpcServer: options', () => {
       drainTimeoutMs: 5000,
       idleTimeoutMs: 300_000,
       recvBufferBytes: 8_388_608,
+      busyPollUs: 50,
       closeGraceMs: 2000,
       maxHistoryReply: 1000,
     });
@@ -71,6 +72,8 @@ describe('createOpcServer: options', () => {
     [{ drainTimeoutMs: 0 }, RangeError, /drainTimeoutMs/],
     [{ idleTimeoutMs: -5 }, RangeError, /idleTimeoutMs/],
     [{ outboundBudgetBytes: Infinity }, RangeError, /outboundBudgetBytes/],
+    [{ busyPollUs: -1 }, RangeError, /busyPollUs must be an integer from 0 to 1000000/],
+    [{ busyPollUs: 1_000_001 }, RangeError, /busyPollUs/],
     [{ host: '' }, RangeError, /host/],
     [{ host: 7 }, TypeError, /host/],
     [{ logger: { info() {} } }, TypeError, /logger/],

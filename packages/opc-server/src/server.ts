@@ -21,6 +21,7 @@ import {
   type ParseDatagramOptions,
   type RejectReason,
 } from '@opc-lite/protocol';
+import { BusyPoll } from './busy-poll.js';
 import { Hub } from './hub.js';
 import {
   MAX_TIMER_MS,
@@ -162,6 +163,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   readonly #busy = new Set<net.Socket>();
   /** Where every TCP connection's input is read (one read at a time, each consumed before the next). */
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  readonly #busyPoll: BusyPoll;
   readonly #context: SessionContext;
   readonly #sink: DatagramSink;
   readonly #parseOptions: ParseDatagramOptions;
@@ -179,6 +181,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     super();
     this.#options = options;
     this.#logger = options.logger;
+    this.#busyPoll = new BusyPoll(options.busyPollUs);
     this.store = new SensorStore({
       historyCapacity: options.historyCapacity,
       maxSensors: options.maxSensors,
@@ -278,9 +281,16 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   readonly #onConnection = (accepted: net.Socket): void => {
     // Input is read into one buffer shared by every connection, not a new Buffer per read (see user-buffer.ts).
     const reader: { session?: Session | undefined } = {};
-    const socket =
-      readIntoBuffer(accepted, this.#readBuffer, (chunk) => reader.session?.receive(chunk), { allowHalfOpen: true }) ??
-      accepted.resume(); // this Node.js cannot: the ordinary stream, started ('pauseOnConnect')
+    const touch = this.#busyPoll.touch;
+    const onChunk = (chunk: Uint8Array): void => {
+      reader.session?.receive(chunk);
+      touch();
+    };
+    let socket = readIntoBuffer(accepted, this.#readBuffer, onChunk, { allowHalfOpen: true });
+    if (socket === undefined) {
+      // This Node.js cannot: the ordinary stream, started ('pauseOnConnect').
+      socket = accepted.on('data', touch).resume();
+    }
     // The peer's address costs a system call and a string: build it only when asked for.
     reader.session = this.handle(socket, () => describeRemote(socket));
   };
@@ -415,6 +425,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
 
   async #close(): Promise<void> {
     this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    this.#busyPoll.stop();
     if (this.#listenPromise !== undefined) await this.#listenPromise.catch(() => undefined);
     const waits: Promise<void>[] = [];
     const udp = this.#udp;
