@@ -13,9 +13,9 @@ const SEE = [
   ['legacy ingest', 'legacy-ingest-flat-out-nodes-dgram-and-the-kernel-per-datagram'],
   ['0 loss', 'legacy-ingest-flat-out-nodes-dgram-and-the-kernel-per-datagram'],
   ['batched', 'batched-ingest-the-parser-cpu-bound'],
-  ['pipelined', 'polls-the-kernels-loopback-tcp-path-per-write-then-nodes-stream-layer'],
-  ['single poll', 'polls-the-kernels-loopback-tcp-path-per-write-then-nodes-stream-layer'],
-  ['50 connections', 'polls-the-kernels-loopback-tcp-path-per-write-then-nodes-stream-layer'],
+  ['pipelined', 'polls-the-kernels-loopback-tcp-path-per-write-then-wake-ups'],
+  ['single poll', 'polls-the-kernels-loopback-tcp-path-per-write-then-wake-ups'],
+  ['50 connections', 'polls-the-kernels-loopback-tcp-path-per-write-then-wake-ups'],
   ['fan-out', 'fan-out-one-write-per-subscriber-per-turn'],
   ['memory', 'memory-the-columns-plus-a-node-process'],
 ];
