@@ -113,5 +113,6 @@ describe('helpText', () => {
       expect(text).toContain(`env ${f.env}`);
     }
     expect(text).toMatch(/--history <n> +readings kept per sensor \(default 1000; env OPC_HISTORY\)/);
+    expect(text).toMatch(/--max-history-reply <n> .*\(default as --history; env OPC_MAX_HISTORY_REPLY\)/);
   });
 });

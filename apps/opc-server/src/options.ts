@@ -239,7 +239,12 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     ['-H, --host <addr>', `address to bind (default ${DEFAULT_HOST}; 0.0.0.0 exposes it; env OPC_HOST)`],
   ];
   for (const f of NUMERIC_FLAGS) {
-    const def = f.key === 'statsIntervalMs' ? DEFAULT_STATS_INTERVAL_MS : defaults[f.key];
+    const def =
+      f.key === 'statsIntervalMs'
+        ? DEFAULT_STATS_INTERVAL_MS
+        : f.key === 'maxHistoryReply'
+          ? 'as --history' // the library's default follows historyCapacity
+          : defaults[f.key];
     rows.push([`--${f.flag} <n>`, `${f.help} (default ${String(def)}; env ${f.env})`]);
   }
   rows.push(

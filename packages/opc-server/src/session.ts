@@ -175,7 +175,7 @@ export class Session implements Subscriber {
   #reason: SessionCloseReason | undefined;
   #drainTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
-  /** When the last command came ({@link turnClock}); the idle timer checks it when it fires. */
+  /** When the last command came, or the idle count started ({@link turnClock}); the idle timer checks it when it fires. */
   #lastCommandAt = 0;
   #lingerTimer: NodeJS.Timeout | undefined;
 
