@@ -128,6 +128,8 @@ export interface SessionInfo {
 }
 
 let nextId = 1;
+/** The poll reply while sensor `default` has no reading. */
+const NO_READING_REPLY = encodePollReply(undefined);
 
 /**
  * One client connection: decodes commands, answers them in order, receives
@@ -354,7 +356,7 @@ export class Session implements Subscriber {
       case 'poll': {
         // §2.2 legacy poll: the latest value of sensor `default`, or `nan`.
         this.#counters.polls++;
-        this.#reply(encodePollReply(this.#store.get(DEFAULT_SENSOR)?.lastValue));
+        this.#reply(this.#store.get(DEFAULT_SENSOR)?.pollReply() ?? NO_READING_REPLY);
         return;
       }
       case 'ping':

@@ -20,6 +20,21 @@ describe('SensorStore', () => {
     expect(s.size).toBe(1);
   });
 
+  it('answers the legacy poll with the latest value, encoding it once per reading', () => {
+    const s = store();
+    s.ingest('default', 0.35, Number.NaN, -1);
+    const sensor = s.get('default')!;
+    const first = sensor.pollReply();
+    expect(first).toBe('0.35\n');
+    expect(sensor.pollReply()).toBe(first);
+    s.ingest('default', 0.35, Number.NaN, -1); // the same value again: still the same reply
+    expect(sensor.pollReply()).toBe('0.35\n');
+    s.ingest('default', -1e-7, Number.NaN, -1);
+    expect(sensor.pollReply()).toBe('-1e-7\n');
+    s.ingest('default', Number.NaN, Number.NaN, -1);
+    expect(sensor.pollReply()).toBe('nan\n');
+  });
+
   it('uses the sender timestamp when given and the clock when it is NaN', () => {
     const s = store();
     s.ingest('a', 1, 1234.5, -1);

@@ -11,7 +11,7 @@
  * `constructor` ordinary sensor names.
  */
 import { Float64RingBuffer } from '@opc-lite/ring-buffer';
-import type { Reading, SensorSummary } from '@opc-lite/protocol';
+import { encodePollReply, type Reading, type SensorSummary } from '@opc-lite/protocol';
 import { LossTracker, type LossCounts } from './loss.js';
 
 /**
@@ -41,6 +41,8 @@ export class Sensor {
   readonly tracker: LossTracker;
   readonly #values: Float64RingBuffer;
   readonly #timestamps: Float64RingBuffer;
+  #pollReply = '';
+  #pollReplySeq = -1;
 
   /** @internal Created by {@link SensorStore}. */
   constructor(name: string, id: number, historyCapacity: number, totals: LossCounts) {
@@ -50,6 +52,18 @@ export class Sensor {
     this.#timestamps = new Float64RingBuffer(historyCapacity);
     this.tracker = new LossTracker(totals);
     this.loss = this.tracker;
+  }
+
+  /**
+   * The legacy `n` poll's reply for the latest reading (§2.2), encoded once
+   * per reading however many clients poll it.
+   */
+  pollReply(): string {
+    if (this.#pollReplySeq !== this.seq) {
+      this.#pollReply = encodePollReply(this.lastValue);
+      this.#pollReplySeq = this.seq;
+    }
+    return this.#pollReply;
   }
 
   /** Readings stored since the sensor appeared (equals {@link seq}). */

@@ -96,6 +96,23 @@ describe('readIntoBuffer', () => {
     expect(socket.remotePort).toBe(client.localPort);
   });
 
+  it('hands over each small read as a view of the buffer holding exactly that read', async () => {
+    const { nextAccepted, connect } = await listen({ pauseOnConnect: true });
+    const client = await connect();
+    const shared = Buffer.alloc(64);
+    const { received, views } = adopt(await nextAccepted(), shared);
+    // One byte at a time, each written after the previous one was read: three reads of one byte.
+    for (const [i, byte] of ['n', 'N', 'n'].entries()) {
+      client.write(byte);
+      await vi.waitFor(() => expect(views).toHaveLength(i + 1));
+    }
+    expect(received()).toBe('nNn');
+    for (const view of views) {
+      expect(view.length).toBe(1);
+      expect(view.buffer).toBe(shared.buffer);
+    }
+  });
+
   it('reads more than the buffer holds in several chunks, in order', async () => {
     const { nextAccepted, connect } = await listen({ pauseOnConnect: true });
     const client = await connect();

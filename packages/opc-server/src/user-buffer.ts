@@ -20,6 +20,9 @@
  */
 import net from 'node:net';
 
+/** Reads up to this many bytes are handed over as a view made once, not a new one per read. */
+const SMALL_READ_BYTES = 64;
+
 /** The parts of a libuv stream handle this module relies on. */
 interface StreamHandle {
   readStart?: unknown;
@@ -78,8 +81,10 @@ export function readIntoBuffer(
   ) {
     return undefined;
   }
+  // Views of the buffer's first bytes, made once per length: small reads (a poll is one byte) allocate nothing.
+  const views: Uint8Array[] = [];
   const callback = (bytes: number): boolean => {
-    onChunk(buffer.subarray(0, bytes));
+    onChunk(bytes <= SMALL_READ_BYTES ? (views[bytes] ??= buffer.subarray(0, bytes)) : buffer.subarray(0, bytes));
     return true; // keep reading: the consumer pauses the socket itself when it must
   };
   // Node's typings have neither option on the constructor: `handle` is how net.Server builds the
