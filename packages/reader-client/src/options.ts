@@ -116,58 +116,42 @@ export function checkNumber(name: string, value: unknown, ok: (v: number) => boo
   return value;
 }
 
-const positiveFinite = (v: number): boolean => Number.isFinite(v) && v > 0;
+/** A check and how its error message states it. */
+interface Rule {
+  readonly ok: (v: number) => boolean;
+  readonly text: string;
+}
+
 const positiveInteger = (v: number): boolean => Number.isInteger(v) && v >= 1;
+const PORT: Rule = { ok: (v) => Number.isInteger(v) && v >= 1 && v <= 65535, text: 'an integer in 1..65535' };
+const POSITIVE_FINITE: Rule = { ok: (v) => Number.isFinite(v) && v > 0, text: 'a finite number > 0' };
+const NON_NEGATIVE_FINITE: Rule = { ok: (v) => Number.isFinite(v) && v >= 0, text: 'a finite number >= 0' };
+const POSITIVE_INTEGER: Rule = { ok: positiveInteger, text: 'an integer >= 1' };
+
+/** `given[key]`, or `defaults[key]` when it is undefined, checked against `rule` under the name `prefix + key`. */
+function numberOption<K extends string>(
+  given: Partial<Record<K, unknown>>,
+  defaults: Readonly<Record<K, number>>,
+  key: K,
+  rule: Rule,
+  prefix = '',
+): number {
+  return checkNumber(prefix + key, given[key] ?? defaults[key], rule.ok, rule.text);
+}
 
 /** Applies {@link DEFAULTS} and validates, throwing TypeError/RangeError naming the option. */
 export function resolveOptions(options: ConnectOptions): ResolvedOptions {
   const host = options.host ?? DEFAULTS.host;
   if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string');
-  const port = checkNumber(
-    'port',
-    options.port ?? DEFAULTS.port,
-    (v) => Number.isInteger(v) && v >= 1 && v <= 65535,
-    'an integer in 1..65535',
-  );
-  const connectTimeoutMs = checkNumber(
-    'connectTimeoutMs',
-    options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
-    positiveFinite,
-    'a finite number > 0',
-  );
-  const requestTimeoutMs = checkNumber(
-    'requestTimeoutMs',
-    options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
-    positiveFinite,
-    'a finite number > 0',
-  );
-  const closeTimeoutMs = checkNumber(
-    'closeTimeoutMs',
-    options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
-    positiveFinite,
-    'a finite number > 0',
-  );
-  const maxPendingRequests = checkNumber(
-    'maxPendingRequests',
-    options.maxPendingRequests ?? DEFAULTS.maxPendingRequests,
-    positiveInteger,
-    'an integer >= 1',
-  );
-  const subscriptionQueueCapacity = checkNumber(
-    'subscriptionQueueCapacity',
-    options.subscriptionQueueCapacity ?? DEFAULTS.subscriptionQueueCapacity,
-    positiveInteger,
-    'an integer >= 1',
-  );
   return {
     host,
-    port,
-    connectTimeoutMs,
-    requestTimeoutMs,
-    closeTimeoutMs,
+    port: numberOption(options, DEFAULTS, 'port', PORT),
+    connectTimeoutMs: numberOption(options, DEFAULTS, 'connectTimeoutMs', POSITIVE_FINITE),
+    requestTimeoutMs: numberOption(options, DEFAULTS, 'requestTimeoutMs', POSITIVE_FINITE),
+    closeTimeoutMs: numberOption(options, DEFAULTS, 'closeTimeoutMs', POSITIVE_FINITE),
+    maxPendingRequests: numberOption(options, DEFAULTS, 'maxPendingRequests', POSITIVE_INTEGER),
+    subscriptionQueueCapacity: numberOption(options, DEFAULTS, 'subscriptionQueueCapacity', POSITIVE_INTEGER),
     reconnect: resolveReconnect(options.reconnect ?? DEFAULTS.reconnect),
-    maxPendingRequests,
-    subscriptionQueueCapacity,
   };
 }
 
@@ -175,37 +159,17 @@ function resolveReconnect(option: boolean | ReconnectOptions): ResolvedReconnect
   if (option === false) return undefined;
   if (option === true) return { ...RECONNECT_DEFAULTS };
   if (typeof option !== 'object' || option === null) throw new TypeError('reconnect must be a boolean or an object');
+  const field = (key: keyof ResolvedReconnect, rule: Rule): number =>
+    numberOption(option, RECONNECT_DEFAULTS, key, rule, 'reconnect.');
   const r: ResolvedReconnect = {
-    initialDelayMs: checkNumber(
-      'reconnect.initialDelayMs',
-      option.initialDelayMs ?? RECONNECT_DEFAULTS.initialDelayMs,
-      (v) => Number.isFinite(v) && v >= 0,
-      'a finite number >= 0',
-    ),
-    maxDelayMs: checkNumber(
-      'reconnect.maxDelayMs',
-      option.maxDelayMs ?? RECONNECT_DEFAULTS.maxDelayMs,
-      (v) => Number.isFinite(v) && v >= 0,
-      'a finite number >= 0',
-    ),
-    factor: checkNumber(
-      'reconnect.factor',
-      option.factor ?? RECONNECT_DEFAULTS.factor,
-      (v) => Number.isFinite(v) && v >= 1,
-      'a finite number >= 1',
-    ),
-    jitter: checkNumber(
-      'reconnect.jitter',
-      option.jitter ?? RECONNECT_DEFAULTS.jitter,
-      (v) => v >= 0 && v <= 1,
-      'in [0, 1]',
-    ),
-    maxAttempts: checkNumber(
-      'reconnect.maxAttempts',
-      option.maxAttempts ?? RECONNECT_DEFAULTS.maxAttempts,
-      (v) => v === Number.POSITIVE_INFINITY || positiveInteger(v),
-      'an integer >= 1 or Infinity',
-    ),
+    initialDelayMs: field('initialDelayMs', NON_NEGATIVE_FINITE),
+    maxDelayMs: field('maxDelayMs', NON_NEGATIVE_FINITE),
+    factor: field('factor', { ok: (v) => Number.isFinite(v) && v >= 1, text: 'a finite number >= 1' }),
+    jitter: field('jitter', { ok: (v) => v >= 0 && v <= 1, text: 'in [0, 1]' }),
+    maxAttempts: field('maxAttempts', {
+      ok: (v) => v === Number.POSITIVE_INFINITY || positiveInteger(v),
+      text: 'an integer >= 1 or Infinity',
+    }),
   };
   if (r.maxDelayMs < r.initialDelayMs) throw new RangeError('reconnect.maxDelayMs must be >= reconnect.initialDelayMs');
   return r;
