@@ -22,6 +22,11 @@ import net from 'node:net';
 
 /** Reads up to this many bytes are handed over as a view made once, not a new one per read. */
 const SMALL_READ_BYTES = 64;
+/**
+ * Views of each buffer's first bytes, by length, shared by every connection
+ * reading into that buffer: small reads (a poll is one byte) allocate nothing.
+ */
+const viewsOf = new WeakMap<Uint8Array, Uint8Array[]>();
 
 /** The parts of a libuv stream handle this module relies on. */
 interface StreamHandle {
@@ -81,8 +86,8 @@ export function readIntoBuffer(
   ) {
     return undefined;
   }
-  // Views of the buffer's first bytes, made once per length: small reads (a poll is one byte) allocate nothing.
-  const views: Uint8Array[] = [];
+  let views = viewsOf.get(buffer);
+  if (views === undefined) viewsOf.set(buffer, (views = []));
   const callback = (bytes: number): boolean => {
     onChunk(bytes <= SMALL_READ_BYTES ? (views[bytes] ??= buffer.subarray(0, bytes)) : buffer.subarray(0, bytes));
     return true; // keep reading: the consumer pauses the socket itself when it must
