@@ -8,6 +8,10 @@ const run = (argv: string[], env: Record<string, string> = {}) => {
   return command;
 };
 
+/** What a run command holds for a numeric flag's key. */
+const valueOf = (command: ReturnType<typeof run>, key: (typeof NUMERIC_FLAGS)[number]['key']): unknown =>
+  key === 'statsIntervalMs' ? command.statsIntervalMs : command.server[key];
+
 describe('parseCli', () => {
   it('listens on 127.0.0.1:7330 with no arguments', () => {
     const command = run([]);
@@ -24,13 +28,7 @@ describe('parseCli', () => {
   it('maps every numeric flag to its server option', () => {
     const argv = NUMERIC_FLAGS.flatMap((f, i) => [`--${f.flag}`, String(100 + i)]);
     const command = run(argv);
-    NUMERIC_FLAGS.forEach((f, i) => {
-      const actual =
-        f.key === 'statsIntervalMs'
-          ? command.statsIntervalMs
-          : (command.server as unknown as Record<string, unknown>)[f.key];
-      expect(actual, f.flag).toBe(100 + i);
-    });
+    NUMERIC_FLAGS.forEach((f, i) => expect(valueOf(command, f.key), f.flag).toBe(100 + i));
   });
 
   it('has a flag for every numeric option of the server library', () => {
@@ -45,13 +43,7 @@ describe('parseCli', () => {
     expect(command.server.port).toBe(9100);
     expect(command.server.host).toBe('0.0.0.0');
     expect(command.logLevel).toBe('warn');
-    NUMERIC_FLAGS.forEach((f, i) => {
-      const actual =
-        f.key === 'statsIntervalMs'
-          ? command.statsIntervalMs
-          : (command.server as unknown as Record<string, unknown>)[f.key];
-      expect(actual, f.env).toBe(200 + i);
-    });
+    NUMERIC_FLAGS.forEach((f, i) => expect(valueOf(command, f.key), f.env).toBe(200 + i));
   });
 
   it('lets a flag win over its environment variable', () => {
