@@ -215,20 +215,21 @@ describe.runIf(hasTmux || process.env.CI)('opc-reader dashboard in tmux', () => 
     const command = `'${process.execPath}' '${READER}' --port ${port} --sub '*' --y-min 0 --y-max 1; echo $? > '${exitFile}'; sleep 30`;
     tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
 
-    const screen = await vi.waitFor(
+    // A capture can land while a frame is still being written, so the whole screen is checked on every try
+    // until one complete frame shows everything.
+    await vi.waitFor(
       () => {
-        const text = tmux('capture-pane', '-p', '-t', session);
-        expect(text).toMatch(/ramp +[\d.e-]+ +[\d.e-]+ +[\d.e-]+ +[\d.]+ +0/); // the table: last, min, max, rate, lost
-        return text;
+        const screen = tmux('capture-pane', '-p', '-t', session);
+        expect(screen).toContain('opc-reader (live)');
+        expect(screen).toMatch(/1\.00/); // the fixed y axis
+        expect(screen).toMatch(/\d\d:\d\d:\d\d\.\d{3}/); // time on the x axis
+        expect(screen).toMatch(/[⠁-⣿]/u); // braille dots: the line itself
+        expect(screen).toMatch(/ramp +[\d.e-]+ +[\d.e-]+ +[\d.e-]+ +[\d.]+ +0/); // the table: last, min, max, rate, lost
+        expect(screen).toContain(`127.0.0.1:${port}`); // the status line
+        expect(screen).toContain('connected');
       },
       { timeout: 10_000, interval: 100 },
     );
-    expect(screen).toContain('opc-reader (live)');
-    expect(screen).toMatch(/1\.00/); // the fixed y axis
-    expect(screen).toMatch(/\d\d:\d\d:\d\d\.\d{3}/); // time on the x axis
-    expect(screen).toMatch(/[⠁-⣿]/u); // braille dots: the line itself
-    expect(screen).toContain(`127.0.0.1:${port}`);
-    expect(screen).toContain('connected');
 
     tmux('send-keys', '-t', session, 'q');
     const code = await vi.waitFor(() => readFileSync(exitFile, 'utf8').trim(), { timeout: 10_000, interval: 50 });
