@@ -49,6 +49,12 @@ export const NUMERIC_FLAGS: readonly NumericFlag[] = Object.freeze([
     help: 'unsent bytes per client before its pushes are dropped',
   },
   {
+    flag: 'max-outbound-bytes',
+    env: 'OPC_MAX_OUTBOUND_BYTES',
+    key: 'maxOutboundBytes',
+    help: 'unsent bytes to all clients together before the largest are cut off (0 = no cap)',
+  },
+  {
     flag: 'drain-timeout-ms',
     env: 'OPC_DRAIN_TIMEOUT_MS',
     key: 'drainTimeoutMs',

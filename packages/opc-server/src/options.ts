@@ -48,6 +48,12 @@ export interface OpcServerOptions {
   maxSubscriptionsPerClient?: number;
   /** Bytes pending to one client past which pushes to it are dropped and counted (default 1 MiB). */
   outboundBudgetBytes?: number;
+  /**
+   * Bytes pending to all clients together past which the clients holding the most are disconnected with
+   * `ERR slow-consumer`, largest first, until the rest fit (default 256 MiB; 0 = no cap). Only clients that have
+   * fallen behind are counted and disconnected; see the README's "Slow consumers and output".
+   */
+  maxOutboundBytes?: number;
   /** A client over budget that has not drained after this long gets `ERR slow-consumer` and is destroyed (default 5000). */
   drainTimeoutMs?: number;
   /** Clients with no subscription and no command for this long get `ERR idle-timeout` (default 300 000; 0 = never). */
@@ -100,6 +106,7 @@ export const DEFAULTS: Readonly<OpcServerLimits> = Object.freeze({
   maxLineBytes: 1024,
   maxSubscriptionsPerClient: 64,
   outboundBudgetBytes: 1024 * 1024,
+  maxOutboundBytes: 256 * 1024 * 1024,
   drainTimeoutMs: 5000,
   idleTimeoutMs: 300_000,
   recvBufferBytes: 8 * 1024 * 1024,
@@ -171,6 +178,7 @@ export const INTEGER_RULES: Readonly<Record<Exclude<keyof OpcServerLimits, 'host
   maxLineBytes: { min: 16, max: 65_507 },
   maxSubscriptionsPerClient: { min: 1, max: Number.MAX_SAFE_INTEGER },
   outboundBudgetBytes: { min: 1, max: Number.MAX_SAFE_INTEGER },
+  maxOutboundBytes: { min: 0, max: Number.MAX_SAFE_INTEGER },
   drainTimeoutMs: { min: 1, max: Number.MAX_SAFE_INTEGER },
   idleTimeoutMs: { min: 0, max: Number.MAX_SAFE_INTEGER },
   recvBufferBytes: { min: 0, max: 2 ** 31 - 1 },

@@ -31,6 +31,7 @@ import {
   type OpcServerOptions,
   type ResolvedOptions,
 } from './options.js';
+import { OutboundCap } from './outbound-cap.js';
 import { Session, type SessionCloseReason, type SessionContext } from './session.js';
 import { Counters, buildStats, type OpcServerStats } from './stats.js';
 import { SensorStore } from './store.js';
@@ -158,12 +159,13 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   readonly #options: ResolvedOptions;
   readonly #logger: Logger;
   readonly #counters = new Counters();
-  readonly #scheduler = new WriteScheduler();
+  readonly #scheduler: WriteScheduler;
   readonly #sessions = new Set<Session>();
   readonly #busy = new Set<net.Socket>();
   /** Where every TCP connection's input is read (one read at a time, each consumed before the next). */
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   readonly #busyPoll: BusyPoll;
+  readonly #outboundCap: OutboundCap<Session>;
   readonly #context: SessionContext;
   readonly #sink: DatagramSink;
   readonly #parseOptions: ParseDatagramOptions;
@@ -182,6 +184,11 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     this.#options = options;
     this.#logger = options.logger;
     this.#busyPoll = new BusyPoll(options.busyPollUs);
+    const cap = new OutboundCap<Session>(options.maxOutboundBytes);
+    this.#outboundCap = cap;
+    this.#scheduler = new WriteScheduler(() => {
+      if (cap.watching > 0) cap.check();
+    });
     this.store = new SensorStore({
       historyCapacity: options.historyCapacity,
       maxSensors: options.maxSensors,
@@ -207,6 +214,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       onSlowConsumer: (session) => {
         this.emit('slowConsumer', { id: session.id, remote: session.remote });
       },
+      onFellBehind: (session) => this.#outboundCap.fellBehind(session),
     };
     const signal = options.signal;
     if (signal !== undefined) {
@@ -330,6 +338,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
 
   #onSessionClose(session: Session, reason: SessionCloseReason): void {
     this.#sessions.delete(session);
+    this.#outboundCap.forget(session);
     if (this.#debug) this.#logger.debug({ id: session.id, remote: session.remote, reason }, 'client closed');
     this.emit('clientClose', { id: session.id, reason });
     if (this.#sessions.size === 0) this.#onSessionsGone?.();
@@ -472,11 +481,14 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
 
   stats(): OpcServerStats {
     const loss = this.store.loss;
+    let outboundBytes = 0;
+    for (const session of this.#sessions) outboundBytes += session.pendingBytes;
     return buildStats(this.#counters, {
       uptimeMs: Math.round(performance.now() - this.#createdAt),
       sensors: this.store.size,
       sensorsMax: this.store.maxSensors,
       subscriptions: this.hub.subscriptionCount,
+      outboundBytes,
       seqLost: loss.lost,
       seqDuplicate: loss.duplicate,
       seqLate: loss.late,

@@ -8,11 +8,15 @@ import { LineClient } from './testing/line-client.js';
 
 const NOW = 1_764_316_800_000;
 
-function setup(limits: Partial<SessionLimits> = {}, options: { highWaterMark?: number } = {}) {
+function setup(
+  limits: Partial<SessionLimits> = {},
+  options: { highWaterMark?: number; onFellBehind?: (session: Session) => void } = {},
+) {
   const store = new SensorStore({ historyCapacity: 5, now: () => NOW });
   const hub = new Hub<Session>(store);
   const counters = new Counters();
-  const [serverEnd, clientEnd] = duplexPair(options);
+  const { onFellBehind, ...pairOptions } = options;
+  const [serverEnd, clientEnd] = duplexPair(pairOptions);
   const closes: SessionCloseReason[] = [];
   const slow: number[] = [];
   const session = new Session(
@@ -26,6 +30,7 @@ function setup(limits: Partial<SessionLimits> = {}, options: { highWaterMark?: n
       limits: { idleTimeoutMs: 0, ...limits },
       onClose: (_s, reason) => closes.push(reason),
       onSlowConsumer: (s) => slow.push(s.id),
+      ...(onFellBehind && { onFellBehind }),
     },
     { id: 7, remote: 'memory' },
   );
@@ -348,6 +353,30 @@ describe('Session: output', () => {
     expect(closes).toEqual(['slow-consumer']);
     expect(slow).toEqual([7]);
     expect(counters.slowConsumerDisconnects).toBe(1);
+  });
+
+  it('reports itself behind when a write does not go through, and evict() disconnects it as a slow consumer', async () => {
+    const reported: boolean[] = [];
+    const { client, ingest, counters, closes, slow, session } = setup(
+      { outboundBudgetBytes: 4000 },
+      { highWaterMark: 512, onFellBehind: (s) => reported.push(s.behind) },
+    );
+    client.send('SUB *\n');
+    expect(await client.next()).toBe('OK SUB *');
+    expect(session.behind).toBe(false);
+    client.stream.pause();
+    for (let i = 1; i <= 1000; i++) ingest('flood', i, i);
+    await vi.waitFor(() => expect(reported.length).toBeGreaterThan(0));
+    expect(reported[0]).toBe(true);
+    expect(session.behind).toBe(true);
+
+    session.evict();
+    await vi.waitFor(() => expect(session.closed).toBe(true));
+    expect(closes).toEqual(['slow-consumer']);
+    expect(slow).toEqual([7]);
+    expect(counters).toMatchObject({ slowConsumerDisconnects: 1, outboundEvictions: 1 });
+    session.evict(); // already closed: nothing more is counted
+    expect(counters.outboundEvictions).toBe(1);
   });
 
   it('keeps a client that drains in time', async () => {

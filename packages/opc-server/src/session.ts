@@ -21,7 +21,10 @@
  * gone out, so one client costs at most its budget plus one reply. A dropped push arms the timer too
  * (the budget may be smaller than the stream's own high-water mark). If the
  * timer fires before the client caught up, it is sent `ERR slow-consumer`
- * (when the bytes can still go out) and destroyed.
+ * (when the bytes can still go out) and destroyed. A write that does not go
+ * through also reports the client to the server's outbound cap
+ * (outbound-cap.ts), which bounds what all clients together hold by
+ * disconnecting the largest.
  */
 import type { Duplex } from 'node:stream';
 import {
@@ -111,6 +114,8 @@ export interface SessionContext {
   readonly onClose?: (session: Session, reason: SessionCloseReason) => void;
   /** Called when the session is about to be destroyed as a slow consumer. */
   readonly onSlowConsumer?: (session: Session) => void;
+  /** Called when a write did not go through: the client has fallen behind (the server's outbound cap watches it). */
+  readonly onFellBehind?: (session: Session) => void;
 }
 
 /**
@@ -228,6 +233,11 @@ export class Session implements Subscriber {
     return this.#stream.writableLength + this.#pending.length;
   }
 
+  /** Whether the client has fallen behind: its last write did not all go out, and output waits for `'drain'`. */
+  get behind(): boolean {
+    return this.#awaitingDrain;
+  }
+
   /** Patterns this client is subscribed with. */
   get subscriptions(): number {
     return this.#hub.subscriptionsOf(this);
@@ -272,6 +282,7 @@ export class Session implements Subscriber {
     if (!stream.write(data)) {
       this.#awaitingDrain = true;
       this.#armDrainTimer();
+      this.#context.onFellBehind?.(this);
     } else if (this.#held !== undefined) {
       this.#runHeld();
     }
@@ -280,6 +291,16 @@ export class Session implements Subscriber {
   /** Ends the session as the server shuts down: `ERR shutting-down`, then the stream ends. */
   shutdown(): void {
     this.#closeWith('shutting-down', 'server closing', 'shutting-down');
+  }
+
+  /**
+   * Disconnects the client as a slow consumer now, as the drain timeout
+   * would: the server's outbound cap calls it on the clients holding the most.
+   */
+  evict(): void {
+    if (this.#closing) return;
+    this.#counters.outboundEvictions++;
+    this.#disconnectSlow('server output memory full');
   }
 
   /** Destroys the stream at once (stragglers after the close grace period). */
@@ -502,14 +523,19 @@ export class Session implements Subscriber {
     const stream = this.#stream;
     if (!this.#awaitingDrain && stream.writableLength === 0) return; // caught up without a 'drain' event
     // §3: a client that does not drain within drainTimeoutMs is disconnected with ERR slow-consumer.
+    this.#disconnectSlow('output buffer full');
+  };
+
+  #disconnectSlow(detail: string): void {
+    const stream = this.#stream;
     this.#counters.slowConsumerDisconnects++;
-    this.#logger.warn({ id: this.id, remote: this.remote, pendingBytes: this.pendingBytes }, 'slow consumer');
+    this.#logger.warn({ id: this.id, remote: this.remote, pendingBytes: this.pendingBytes, detail }, 'slow consumer');
     this.#context.onSlowConsumer?.(this);
     this.#beginClose('slow-consumer');
     this.#pending = '';
-    if (!stream.destroyed && !stream.writableEnded) stream.write(encodeError('slow-consumer', 'output buffer full'));
+    if (!stream.destroyed && !stream.writableEnded) stream.write(encodeError('slow-consumer', detail));
     stream.destroy();
-  };
+  }
 
   // ---- lifetime -----------------------------------------------------------
 
@@ -635,6 +661,7 @@ export class Session implements Subscriber {
       sensors: this.#store.size,
       sensorsMax: this.#store.maxSensors,
       subscriptions: this.#hub.subscriptionCount,
+      outboundBytes: this.pendingBytes,
       seqLost: loss.lost,
       seqDuplicate: loss.duplicate,
       seqLate: loss.late,

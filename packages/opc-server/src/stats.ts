@@ -50,6 +50,8 @@ export interface OpcServerStats {
   pushes_sent: number;
   pushes_dropped: number;
   slow_consumer_disconnects: number;
+  outbound_evictions: number;
+  outbound_bytes: number;
   idle_disconnects: number;
   subscriptions: number;
   seq_lost: number;
@@ -87,6 +89,8 @@ export class Counters {
   pushesSent = 0;
   pushesDropped = 0;
   slowConsumerDisconnects = 0;
+  /** Slow-consumer disconnects made by the server-wide outbound cap (also in slowConsumerDisconnects). */
+  outboundEvictions = 0;
   idleDisconnects = 0;
   udpErrors = 0;
 
@@ -102,8 +106,8 @@ export class Counters {
  *
  * @example
  * ```ts
- * const gauges: StatsGauges = { uptimeMs: 0, sensors: 0, sensorsMax: 10, subscriptions: 0, seqLost: 0,
- *   seqDuplicate: 0, seqLate: 0, seqRestarts: 0, recvBufferBytes: 0, historyCapacity: 1000 };
+ * const gauges: StatsGauges = { uptimeMs: 0, sensors: 0, sensorsMax: 10, subscriptions: 0, outboundBytes: 0,
+ *   seqLost: 0, seqDuplicate: 0, seqLate: 0, seqRestarts: 0, recvBufferBytes: 0, historyCapacity: 1000 };
  * ```
  */
 export interface StatsGauges {
@@ -111,6 +115,8 @@ export interface StatsGauges {
   sensors: number;
   sensorsMax: number;
   subscriptions: number;
+  /** Bytes pending to all clients together now. */
+  outboundBytes: number;
   seqLost: number;
   seqDuplicate: number;
   seqLate: number;
@@ -148,6 +154,8 @@ export function buildStats(c: Counters, g: StatsGauges): OpcServerStats {
     pushes_sent: c.pushesSent,
     pushes_dropped: c.pushesDropped,
     slow_consumer_disconnects: c.slowConsumerDisconnects,
+    outbound_evictions: c.outboundEvictions,
+    outbound_bytes: g.outboundBytes,
     idle_disconnects: c.idleDisconnects,
     subscriptions: g.subscriptions,
     seq_lost: g.seqLost,

@@ -6,7 +6,8 @@
  * pipelined commands costs one `write()` per client, not one per line.
  *
  * How it works: two arrays swapped on each run (no allocation per turn), one
- * `setImmediate` per turn with anything to flush.
+ * `setImmediate` per turn with anything to flush. An optional `afterFlush`
+ * runs after each pass (the server checks its outbound cap there).
  */
 
 /**
@@ -34,6 +35,11 @@ export class WriteScheduler {
   #dirty: Flushable[] = [];
   #spare: Flushable[] = [];
   #scheduled = false;
+  readonly #afterFlush: (() => void) | undefined;
+
+  constructor(afterFlush?: () => void) {
+    this.#afterFlush = afterFlush;
+  }
 
   /** Flushes `target` later in this event-loop turn. The caller avoids scheduling the same target twice. */
   schedule(target: Flushable): void {
@@ -51,5 +57,6 @@ export class WriteScheduler {
     this.#spare = list;
     for (let i = 0; i < list.length; i++) list[i]!.flush();
     list.length = 0;
+    this.#afterFlush?.();
   };
 }

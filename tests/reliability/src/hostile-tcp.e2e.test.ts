@@ -212,6 +212,78 @@ describe('hostile TCP clients', () => {
     expect(maxPending).toBeLessThanOrEqual(budget + oneReply);
   });
 
+  it('holds what all stuck clients together make it keep to maxOutboundBytes, cutting off the largest', async () => {
+    const budget = 64 * 1024;
+    const cap = 1024 * 1024;
+    // A drain timeout longer than the test: every disconnect here is the cap's.
+    const fixture = await startServer({ outboundBudgetBytes: budget, maxOutboundBytes: cap, drainTimeoutMs: 120_000 });
+    const reasons = closeReasons(fixture);
+    await fill(fixture, 'big', 1000);
+    const oneReply = 1000 * 'VAL big 1 1764316800125 1000\n'.length + 4;
+
+    // A client that reads: it must be served all along and never cut off.
+    const bystander = await connect(fixture.port, { keepReplies: false });
+    let bystanderReplies = 0;
+    const askBystander = async (): Promise<void> => {
+      const want = bystanderReplies + 1001; // 1,000 VAL lines and END
+      await bystander.send('HIST big\n');
+      await bystander.waitUntil(() => (bystander.replyCount >= want ? true : undefined), 'a full HIST reply');
+      bystanderReplies = want;
+    };
+    await askBystander();
+
+    // 24 clients that each pipeline 500 HIST requests (~15 MB of replies) and never read: alone, each is held to its
+    // budget plus one reply (~95 KB) once the kernel's socket buffers are full; together, ~2.3 MB, over the cap.
+    const stuckCount = 24;
+    for (let i = 0; i < stuckCount; i++) await stuckSubscriber(fixture.port, 'HIST big\n'.repeat(500));
+    await expect.poll(() => fixture.sessions.length).toBe(stuckCount + 1);
+
+    // Sample at the start of each turn (timers phase: after the last write pass, before new input) until the server
+    // has stopped taking commands for 50 turns (bounded: 5,000 turns): all pending bytes (with output built and not
+    // yet handed over), and those of the clients that are behind, which the cap counts.
+    let peak = 0;
+    let peakBehind = 0;
+    const sample = (): void => {
+      peak = Math.max(peak, fixture.server.stats().outbound_bytes);
+      let behind = 0;
+      for (const session of fixture.sessions) if (!session.closing && session.behind) behind += session.pendingBytes;
+      peakBehind = Math.max(peakBehind, behind);
+    };
+    let lastCommands = -1;
+    let quiet = 0;
+    for (let turn = 0; turn < 5000 && quiet < 50; turn++) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      sample();
+      const commandsNow = fixture.server.stats().commands;
+      quiet = commandsNow === lastCommands ? quiet + 1 : 0;
+      lastCommands = commandsNow;
+    }
+    await askBystander();
+
+    const stats = fixture.server.stats();
+    const evicted = [...reasons.values()].filter((reason) => reason === 'slow-consumer').length;
+    recordFigures('outbound-cap', {
+      stuckClients: stuckCount,
+      capBytes: cap,
+      budgetBytes: budget,
+      oneReplyBytes: oneReply,
+      peakOutboundBytes: peak,
+      peakBehindBytes: peakBehind,
+      settledOutboundBytes: stats.outbound_bytes,
+      evicted,
+    });
+    // The stuck clients held more than the cap between them: some were cut off, as slow consumers.
+    expect(evicted).toBeGreaterThan(0);
+    expect(evicted).toBeLessThan(stuckCount);
+    expect(stats).toMatchObject({ outbound_evictions: evicted, slow_consumer_disconnects: evicted });
+    expect(stats.clients).toBe(stuckCount + 1 - evicted);
+    // After every write pass, the clients that were behind held no more than the cap; what is left fits.
+    expect(peakBehind).toBeLessThanOrEqual(cap);
+    expect(stats.outbound_bytes).toBeLessThanOrEqual(cap);
+    // The reading client was served throughout and kept.
+    expect(reasons.has(fixture.sessions[0]!.id)).toBe(false);
+  });
+
   it('survives clients that reset or destroy the connection with a large reply pending', async () => {
     const fixture = await startServer({ historyCapacity: 5000 });
     // Long lines make large replies cheap to build: one HIST is 5,000 lines of ~160 bytes (~0.8 MB).
