@@ -7,6 +7,8 @@ export { connect, createClient, OpcClient } from './client.js';
 export type { ConnectionState, OpcClientEvents, RequestOptions } from './client.js';
 export { pollOnce } from './poll-once.js';
 export type { PollOnceOptions } from './poll-once.js';
+export { pollEvery } from './poll-loop.js';
+export type { PollClient, PolledReading, PollEveryOptions } from './poll-loop.js';
 export { Subscription } from './subscription.js';
 export type { SubscribeOptions } from './subscription.js';
 export { backoffDelayMs, DEFAULTS, RECONNECT_DEFAULTS } from './options.js';

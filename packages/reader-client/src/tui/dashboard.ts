@@ -3,7 +3,7 @@
  * (last, min, max, rate, lost) and a status line (server, mode, connection),
  * with keys q / Ctrl-C (quit), p (pause), + / - (window).
  *
- * How it works: readings (from a subscription, a poll timer, any async
+ * How it works: readings (from a subscription, a poll loop, any async
  * iterable, or `push`) only go into the chart's ring buffers and mark the
  * frame dirty; one FrameScheduler redraws chart, table and status at most
  * every `frameIntervalMs` and only when something changed, so a 10 kHz
@@ -14,6 +14,7 @@
 import blessed from 'blessed';
 import type { Widgets } from 'blessed';
 import type { Reading } from '@opc-lite/protocol';
+import { pollEvery } from '../poll-loop.js';
 import { CHART_DEFAULTS, createChart } from './chart.js';
 import type { Chart } from './chart.js';
 import { FrameScheduler } from './frame.js';
@@ -32,8 +33,8 @@ export interface DashboardClient {
   readonly host: string;
   readonly port: number;
   readonly state: string;
-  poll(options?: { signal?: AbortSignal }): Promise<number>;
-  get(name: string, options?: { signal?: AbortSignal }): Promise<Reading>;
+  poll(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<number>;
+  get(name: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Reading>;
   subscribe(pattern: string, options?: { backlog?: number; signal?: AbortSignal }): AsyncIterable<Reading>;
   on(event: 'connect' | 'disconnect' | 'reconnecting' | 'close', listener: (info?: unknown) => void): unknown;
   off(event: 'connect' | 'disconnect' | 'reconnecting' | 'close', listener: (info?: unknown) => void): unknown;
@@ -174,7 +175,6 @@ class DashboardImpl implements Dashboard {
   #connection: string;
   #note = '';
   #tableRows: number;
-  #pollTimer: ReturnType<typeof setInterval> | undefined;
   #backlog: number | undefined;
 
   constructor(options: DashboardOptions) {
@@ -308,7 +308,6 @@ class DashboardImpl implements Dashboard {
     this.#destroyed = true;
     this.#abort.abort();
     this.#scheduler.stop();
-    if (this.#pollTimer !== undefined) clearInterval(this.#pollTimer);
     if (this.#client) {
       for (const event of ['connect', 'disconnect', 'reconnecting', 'close'] as const) {
         this.#client.off(event, this.#onClientEvent);
@@ -389,46 +388,27 @@ class DashboardImpl implements Dashboard {
   }
 
   #startPolling(client: DashboardClient, sensors: readonly string[], intervalMs: number): void {
-    const lastSeq = new Map<string, number>();
-    let busy = false;
     const signal = this.#abort.signal;
-    const pollOne = async (name: string): Promise<void> => {
-      try {
-        const r = await client.get(name, { signal });
-        if (lastSeq.get(name) === r.seq) return; // the same reading again: nothing new
-        lastSeq.set(name, r.seq);
-        this.chart.push(name, r);
-      } catch (error) {
-        if (signal.aborted) return;
-        this.chart.markGap(name);
-        this.#setNote(error);
-      }
-    };
-    const tick = async (): Promise<void> => {
-      if (busy || this.#destroyed) return;
-      busy = true;
-      try {
-        if (sensors.length > 0) {
-          await Promise.all(sensors.map(pollOne));
-        } else {
-          // §2.2 legacy poll: the latest value of sensor `default`, NaN when it has none.
-          const value = await client.poll({ signal });
-          if (Number.isNaN(value)) this.chart.markGap('default');
-          else this.chart.push('default', { value, timestampMs: Date.now() });
-        }
+    const polling = pollEvery(
+      client,
+      {
+        intervalMs,
+        sensors,
+        skipRepeats: true,
+        signal,
+        onMiss: (name, error) => {
+          this.chart.markGap(name);
+          if (error !== undefined) this.#setNote(error);
+        },
+      },
+      (reading) => {
+        // §2.2 legacy poll: NaN while sensor `default` has no reading.
+        if (Number.isNaN(reading.value)) this.chart.markGap(reading.name);
+        else this.chart.push(reading.name, { ...reading, seq: reading.seq ?? Number.NaN });
         if (this.#note) this.#setNote(undefined);
-      } catch (error) {
-        if (!signal.aborted) {
-          this.chart.markGap('default');
-          this.#setNote(error);
-        }
-      } finally {
-        busy = false;
-      }
-    };
-    void tick();
-    this.#pollTimer = setInterval(() => void tick(), intervalMs);
-    this.#pollTimer.unref?.();
+      },
+    );
+    polling.catch((error: unknown) => this.#setNote(error));
   }
 
   #setNote(error: unknown): void {
