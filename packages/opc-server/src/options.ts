@@ -51,7 +51,8 @@ export interface OpcServerOptions {
   /**
    * Bytes pending to all clients together past which the clients holding the most are disconnected with
    * `ERR slow-consumer`, largest first, until the rest fit (default 256 MiB; 0 = no cap). Only clients that have
-   * fallen behind are counted and disconnected; see the README's "Slow consumers and output".
+   * fallen behind are counted and disconnected. It also bounds the replies built in one event-loop turn across all
+   * clients: past it, commands wait for the next turn. See the README's "Slow consumers and output".
    */
   maxOutboundBytes?: number;
   /** A client over budget that has not drained after this long gets `ERR slow-consumer` and is destroyed (default 5000). */

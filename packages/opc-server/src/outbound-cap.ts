@@ -14,8 +14,10 @@
  * pass of the {@link WriteScheduler} while any client is behind. A client's
  * pending bytes only grow by what a write pass then hands over, so after each
  * pass the clients that are behind hold no more than `maxBytes` together.
- * Within one event-loop turn, before its write pass, each client can still
- * build up to its budget plus one reply.
+ * What one turn queues before its write pass is bounded apart from this:
+ * sessions leave their commands for the next pass once the scheduler's
+ * `queuedBytes` has passed the same limit (see `Session`). All open clients
+ * together then hold at most about twice `maxBytes` plus one reply.
  */
 
 /** What the cap needs to know of a client. */

@@ -5,6 +5,7 @@ import { Counters } from './stats.js';
 import { SensorStore } from './store.js';
 import { duplexPair } from './testing/duplex-pair.js';
 import { LineClient } from './testing/line-client.js';
+import { WriteScheduler } from './write-scheduler.js';
 
 const NOW = 1_764_316_800_000;
 
@@ -441,6 +442,47 @@ describe('Session: held commands and the end of a session', () => {
     expect(lines.filter((l) => l === 'END')).toHaveLength(100);
     expect(lines.slice(0, 6)).toEqual([0, 1, 2, 3, 4].map((v) => `VAL big ${v} ${NOW} ${v + 1}`).concat('END'));
     expect(counters.commands).toBe(100);
+  });
+
+  it('bounds what the sessions of one scheduler queue per turn by maxOutboundBytes, and answers everything in the end', async () => {
+    const oneReply = 5 * 'VAL big 0 1764316800000 1\n'.length + 'END\n'.length;
+    /** Ten clients each pipelining 4 HIST in the same turn; the most queued before any write pass. */
+    const run = async (maxOutboundBytes: number): Promise<{ mostQueued: number; ends: number[] }> => {
+      const store = new SensorStore({ historyCapacity: 5, now: () => NOW });
+      for (let i = 0; i < 5; i++) store.ingest('big', i, Number.NaN, -1);
+      const scheduler = new WriteScheduler();
+      let queued = 0;
+      let mostQueued = 0;
+      Object.defineProperty(scheduler, 'queuedBytes', {
+        get: () => queued,
+        set: (v: number) => {
+          queued = v;
+          mostQueued = Math.max(mostQueued, v);
+        },
+      });
+      const context = {
+        store,
+        hub: new Hub<Session>(store),
+        scheduler,
+        limits: { idleTimeoutMs: 0, maxOutboundBytes },
+      };
+      const clients = Array.from({ length: 10 }, () => {
+        const [serverEnd, clientEnd] = duplexPair();
+        new Session(serverEnd, context);
+        return new LineClient(clientEnd);
+      });
+      for (const client of clients) client.send('HIST big\n'.repeat(4));
+      const ends = await Promise.all(
+        clients.map(async (client) => (await client.take(4 * 6)).filter((line) => line === 'END').length),
+      );
+      return { mostQueued, ends };
+    };
+
+    const unbounded = await run(0);
+    expect(unbounded.mostQueued).toBe(40 * oneReply); // all forty replies built in one turn
+    const bounded = await run(3 * oneReply);
+    expect(bounded.mostQueued).toBeLessThanOrEqual(3 * oneReply + oneReply);
+    expect(bounded.ends).toEqual(Array.from({ length: 10 }, () => 4)); // spread over turns, nothing lost or starved
   });
 
   it('ends a half-closed client only after answering the commands it held', async () => {

@@ -87,6 +87,8 @@ export interface SessionLimits {
   idleTimeoutMs: number;
   maxHistoryReply: number;
   closeGraceMs: number;
+  /** Also bounds what the sessions sharing a scheduler build in one turn (0 = no bound). */
+  maxOutboundBytes: number;
 }
 
 /**
@@ -259,6 +261,7 @@ export class Session implements Subscriber {
     // The stream emptied without ever signalling backpressure: the client kept up.
     if (streamBytes === 0 && !this.#awaitingDrain && this.#drainTimer !== undefined) this.#disarmDrainTimer();
     this.#pending += line;
+    this.#scheduler.queuedBytes += line.length;
     this.#counters.pushesSent++;
     this.#schedule();
     return true;
@@ -267,7 +270,9 @@ export class Session implements Subscriber {
   /** Hands everything appended so far to the stream (the scheduler calls it once per turn). */
   flush(): void {
     this.#scheduled = false;
-    this.#write();
+    // Held by the per-turn bound with nothing of its own to write: this pass is where it resumes.
+    if (this.#pending.length === 0 && this.#held !== undefined && !this.#awaitingDrain) this.#runHeld();
+    else this.#write();
   }
 
   #write(): void {
@@ -337,14 +342,23 @@ export class Session implements Subscriber {
    * batch waits, the stream stops being read, and answering resumes when the
    * output has gone out (after a `write()` that went through, or `'drain'`).
    * What the server holds for one client is then its budget plus one reply.
+   *
+   * Commands also wait, for the next write pass, once the sessions sharing
+   * this scheduler have queued more than `maxOutboundBytes` since the last
+   * pass began: what one turn builds across all clients is then bounded by
+   * that plus one reply, however many clients sent large requests at once.
    */
   #run(commands: Command[], start: number): void {
     // Never hold below the stream's own high-water mark: under it, writes go
     // through and no 'drain' would come to resume us.
     const holdAt = Math.max(this.#limits.outboundBudgetBytes, this.#stream.writableHighWaterMark);
+    const turnLimit = this.#limits.maxOutboundBytes;
     for (let i = start; i < commands.length; i++) {
       if (this.#closing) break;
-      if (this.pendingBytes > holdAt) {
+      const turnFull = turnLimit > 0 && this.#scheduler.queuedBytes > turnLimit;
+      if (turnFull || this.pendingBytes > holdAt) {
+        // Over the per-turn bound only: no write or 'drain' of its own may come, so the next pass resumes it.
+        if (turnFull) this.#schedule();
         this.#held = commands;
         this.#heldIndex = i;
         if (!this.#inputPaused) {
@@ -488,6 +502,7 @@ export class Session implements Subscriber {
 
   #append(line: string): void {
     this.#pending += line;
+    this.#scheduler.queuedBytes += line.length;
     this.#schedule();
   }
 
@@ -704,5 +719,6 @@ function pickLimits(o: Readonly<SessionLimits>): SessionLimits {
     idleTimeoutMs: o.idleTimeoutMs,
     maxHistoryReply: o.maxHistoryReply,
     closeGraceMs: o.closeGraceMs,
+    maxOutboundBytes: o.maxOutboundBytes,
   };
 }

@@ -7,7 +7,10 @@
  *
  * How it works: two arrays swapped on each run (no allocation per turn), one
  * `setImmediate` per turn with anything to flush. An optional `afterFlush`
- * runs after each pass (the server checks its outbound cap there).
+ * runs after each pass (the server checks its outbound cap there), and
+ * `queuedBytes` counts what the targets queued since the last pass began
+ * (sessions add to it; each pass sets it back to 0), so that what one turn
+ * builds can be bounded across all sessions.
  */
 
 /**
@@ -36,6 +39,8 @@ export class WriteScheduler {
   #spare: Flushable[] = [];
   #scheduled = false;
   readonly #afterFlush: (() => void) | undefined;
+  /** Bytes queued for writing since the last pass began (the targets add to it). */
+  queuedBytes = 0;
 
   constructor(afterFlush?: () => void) {
     this.#afterFlush = afterFlush;
@@ -52,6 +57,7 @@ export class WriteScheduler {
 
   readonly #run = (): void => {
     this.#scheduled = false;
+    this.queuedBytes = 0;
     const list = this.#dirty;
     this.#dirty = this.#spare;
     this.#spare = list;

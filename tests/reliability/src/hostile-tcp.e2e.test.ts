@@ -232,9 +232,9 @@ describe('hostile TCP clients', () => {
     };
     await askBystander();
 
-    // 24 clients that each pipeline 500 HIST requests (~15 MB of replies) and never read: alone, each is held to its
-    // budget plus one reply (~95 KB) once the kernel's socket buffers are full; together, ~2.3 MB, over the cap.
-    const stuckCount = 24;
+    // 48 clients that each pipeline 500 HIST requests (~15 MB of replies) and never read: alone, each is held to its
+    // budget plus one reply (~95 KB) once the kernel's socket buffers are full; together, ~4 MB, over the cap.
+    const stuckCount = 48;
     for (let i = 0; i < stuckCount; i++) await stuckSubscriber(fixture.port, 'HIST big\n'.repeat(500));
     await expect.poll(() => fixture.sessions.length).toBe(stuckCount + 1);
 
@@ -242,11 +242,18 @@ describe('hostile TCP clients', () => {
     // has stopped taking commands for 50 turns (bounded: 5,000 turns): all pending bytes (with output built and not
     // yet handed over), and those of the clients that are behind, which the cap counts.
     let peak = 0;
+    let peakOpen = 0;
     let peakBehind = 0;
     const sample = (): void => {
       peak = Math.max(peak, fixture.server.stats().outbound_bytes);
+      let open = 0;
       let behind = 0;
-      for (const session of fixture.sessions) if (!session.closing && session.behind) behind += session.pendingBytes;
+      for (const session of fixture.sessions) {
+        if (session.closing) continue; // cut off: its bytes go when its socket has closed
+        open += session.pendingBytes;
+        if (session.behind) behind += session.pendingBytes;
+      }
+      peakOpen = Math.max(peakOpen, open);
       peakBehind = Math.max(peakBehind, behind);
     };
     let lastCommands = -1;
@@ -268,6 +275,7 @@ describe('hostile TCP clients', () => {
       budgetBytes: budget,
       oneReplyBytes: oneReply,
       peakOutboundBytes: peak,
+      peakOpenClientsBytes: peakOpen,
       peakBehindBytes: peakBehind,
       settledOutboundBytes: stats.outbound_bytes,
       evicted,
@@ -280,6 +288,9 @@ describe('hostile TCP clients', () => {
     // After every write pass, the clients that were behind held no more than the cap; what is left fits.
     expect(peakBehind).toBeLessThanOrEqual(cap);
     expect(stats.outbound_bytes).toBeLessThanOrEqual(cap);
+    // All open clients together: those behind, plus what one turn queued (the cap and one reply), plus what the
+    // others' sockets had not yet taken (under the 16 KiB high-water mark each).
+    expect(peakOpen).toBeLessThanOrEqual(2 * cap + oneReply + stuckCount * 16 * 1024);
     // The reading client was served throughout and kept.
     expect(reasons.has(fixture.sessions[0]!.id)).toBe(false);
   });
