@@ -5,6 +5,7 @@
  * overruns the interval skips the ticks it overran instead of queueing them.
  * Both the plain `opc-reader` output and the dashboard poll through it.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Reading } from '@opc-lite/protocol';
 
 /**
@@ -120,19 +121,7 @@ export async function pollEvery(
     // If a poll took longer than the interval, skip the ticks it overran.
     const next = Math.max(k + 1, Math.ceil((performance.now() - start) / interval));
     k = next - 1;
-    await sleepUntil(start + next * interval, signal);
+    // Resolves early (rejecting, caught) when the signal aborts; the loop condition then ends it.
+    await sleep(Math.max(0, start + next * interval - performance.now()), undefined, { signal }).catch(() => {});
   }
-}
-
-function sleepUntil(when: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, when - performance.now()));
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
