@@ -9,7 +9,7 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 const alias = [
   { find: /^@opc-lite\/reader-client\/tui$/, replacement: here('./packages/reader-client/src/tui/index.ts') },
   {
-    find: /^@opc-lite\/(protocol|ring-buffer|sawtooth-generator|opc-server|reader-client)$/,
+    find: /^@opc-lite\/(protocol|ring-buffer|sawtooth-generator|tsdb|opc-server|reader-client)$/,
     replacement: here('./packages/$1/src/index.ts'),
   },
 ];
@@ -30,6 +30,7 @@ export default defineConfig({
       project('packages/protocol', '@opc-lite/protocol'),
       project('packages/ring-buffer', '@opc-lite/ring-buffer'),
       project('packages/sawtooth-generator', '@opc-lite/sawtooth-generator'),
+      project('packages/tsdb', '@opc-lite/tsdb'),
       project('packages/opc-server', '@opc-lite/opc-server'),
       project('packages/reader-client', '@opc-lite/reader-client'),
       project('apps/opc-server', 'opc-server'),
