@@ -1,4 +1,4 @@
-// §5 The seed's known problem: its Medidor always sends a 1 s period, so a
+// The seed's known problem: its Medidor always sends a 1 s period, so a
 // coarse Δt draws nothing like a ramp. A signal sampled at or below twice its
 // frequency aliases (Nyquist: Δt >= period / 2); below about 10 samples per
 // period it no longer aliases but its shape is too coarse to recognise.

@@ -1,4 +1,4 @@
-// §5 A drift-free sample clock. Sample k is due at t0 + k·intervalMs, computed
+// A drift-free sample clock. Sample k is due at t0 + k·intervalMs, computed
 // from k every time, never by adding intervals to the time a timer fired, so
 // timer lateness never accumulates. Each `next()` reads the clock: if sample k
 // is due it is yielded at once, otherwise one timer is armed for its due time
@@ -272,7 +272,7 @@ class TickIterator implements SampleClock {
         this.#stop();
         break;
       }
-      // §5 sample k is due at t0 + k·Δt, from k itself: no accumulated drift.
+      // Sample k is due at t0 + k·Δt, from k itself: no accumulated drift.
       const dueTime = this.#t0 + this.#k * this.#intervalMs;
       const now = this.#clock.now();
       if (now >= dueTime) return { done: false, value: this.#emit(dueTime, now) };

@@ -1,4 +1,4 @@
-// §5 A pure waveform function of time. With x = frac(timeMs / periodMs + phase)
+// A pure waveform function of time. With x = frac(timeMs / periodMs + phase)
 // in [0, 1) and width w, the value rises linearly from `offset` to
 // `offset + amplitude` over [0, w) and falls back over [w, 1): scipy.signal's
 // sawtooth(width=w) rescaled from [-1, 1] to [offset, offset + amplitude].
