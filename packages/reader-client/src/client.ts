@@ -1,5 +1,5 @@
 /**
- * The TCP client (§2.2, §4).
+ * The TCP client (docs/PROTOCOL.md, "TCP commands and replies").
  *
  * How it works: one socket; every request is encoded and written at once
  * (pipelined, writes of one tick coalesced with cork/uncork) and appended to a
@@ -168,8 +168,9 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
   }
 
   /**
-   * The legacy poll (§2.2): sends `n`, resolves with the latest value of
-   * sensor `default` — `NaN` when the server answers `nan` (no reading yet).
+   * The legacy poll (docs/PROTOCOL.md, "Legacy poll"): sends `n`, resolves
+   * with the latest value of sensor `default` — `NaN` when the server answers
+   * `nan` (no reading yet).
    *
    * @example
    * ```ts

@@ -1,7 +1,7 @@
 /**
  * @opc-lite/reader-client — poll, query and subscribe to an opc-lite server
- * over TCP (§2.2, §4). The terminal chart lives in the `./tui` subpath, so
- * this entry never loads blessed.
+ * over TCP (docs/PROTOCOL.md, "TCP commands and replies"). The terminal chart
+ * lives in the `./tui` subpath, so this entry never loads blessed.
  */
 export { connect, createClient, OpcClient } from './client.js';
 export type { ConnectionState, OpcClientEvents, RequestOptions } from './client.js';

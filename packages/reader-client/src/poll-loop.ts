@@ -1,5 +1,5 @@
 /**
- * Polling on a fixed schedule, as the original lector did (§4: `n` every
+ * Polling on a fixed schedule, as the original lector did (`n` every
  * delta seconds), over one connection and without its drift: tick k is due at
  * t0 + k·interval, so the round-trip time does not add up, and a poll that
  * overruns the interval skips the ticks it overran instead of queueing them.

@@ -1,8 +1,8 @@
 /**
- * The original lector's whole exchange (§2.2 legacy poll): connect, send the
- * byte `n`, read one line, close. Works against the original Python server,
- * which knows nothing but `n`, answers with a bare number and may hang up
- * without a line end.
+ * The original lector's whole exchange (docs/PROTOCOL.md, "Legacy poll"):
+ * connect, send the byte `n`, read one line, close. Works against the original
+ * Python server, which knows nothing but `n`, answers with a bare number and
+ * may hang up without a line end.
  */
 import net from 'node:net';
 import { decodeReplyLine } from '@opc-lite/protocol';

@@ -1,5 +1,6 @@
 /**
- * One request waiting for its reply, and how replies complete it (§2.2).
+ * One request waiting for its reply, and how replies complete it (docs/PROTOCOL.md,
+ * "TCP commands and replies").
  *
  * The server answers commands in order, so the client keeps its requests in a
  * FIFO and hands every reply line that is not a `PUB` push to the oldest one.

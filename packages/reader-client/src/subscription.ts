@@ -1,6 +1,6 @@
 /**
- * A live subscription (§2.2 `SUB <pattern> [<backlog>]`) as an async iterable
- * of readings.
+ * A live subscription (`SUB <pattern> [<backlog>]`, docs/PROTOCOL.md,
+ * "Commands") as an async iterable of readings.
  *
  * How it works: the client routes every `PUB` line whose sensor name matches
  * the pattern to {@link Subscription.deliver}. A reading goes straight to a

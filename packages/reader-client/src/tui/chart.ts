@@ -1,5 +1,5 @@
 /**
- * The embeddable chart (§4): a blessed-contrib line chart of the last N
+ * The embeddable chart: a blessed-contrib line chart of the last N
  * readings of each sensor, time on the x axis, gaps where data is missing,
  * several sensors with a legend, a fixed y range when asked.
  *
@@ -382,9 +382,12 @@ class LineChart implements Chart {
     el.options.xPadding = labelCells * 2 + 2;
 
     const slots = Math.max(2, Math.floor(el.canvasSize.width) - 14);
-    const labels = new Array<string>(slots);
-    for (let k = 0; k < slots; k += 1) {
-      labels[k] = timeLabel(tMin + (span * k) / (slots - 1), tMax, span, this.#options.timeLabels);
+    // No reading yet (or none left): no time to label.
+    const labels = new Array<string>(slots).fill('');
+    if (copied.length > 0) {
+      for (let k = 0; k < slots; k += 1) {
+        labels[k] = timeLabel(tMin + (span * k) / (slots - 1), tMax, span, this.#options.timeLabels);
+      }
     }
     const data: contrib.Widgets.LineData[] = copied.map(({ series, n, times, values, breaks }) => ({
       title: series.name,
@@ -400,7 +403,11 @@ class LineChart implements Chart {
     }
     const longest = data.reduce((m, d) => Math.max(m, d.title?.length ?? 0), 0);
     el.options.legend = { width: Math.min(32, Math.max(8, longest + 2)) };
-    if (data.length === 0) data.push({ title: '', x: labels, y: [] });
+    // blessed-contrib prints every ceil(points / labels that fit)-th x label of
+    // the first series: the placeholder of an empty chart needs one point per
+    // slot too (NaN: nothing drawn), or it prints all `slots` labels a pixel
+    // apart, one over the other.
+    if (data.length === 0) data.push({ title: '', x: labels, y: new Array<number>(slots).fill(Number.NaN) });
     el.setData(data);
   }
 

@@ -1,5 +1,5 @@
 /**
- * The ready-made dashboard (§4): the chart, a table with one row per sensor
+ * The ready-made dashboard: the chart, a table with one row per sensor
  * (last, min, max, rate, lost) and a status line (server, mode, connection),
  * with keys q / Ctrl-C (quit), p (pause), + / - (window).
  *
@@ -231,7 +231,7 @@ class DashboardImpl implements Dashboard {
       ...(options.yMax === undefined ? {} : { yMax: options.yMax }),
       ...(options.timeLabels === undefined ? {} : { timeLabels: options.timeLabels }),
       label: ` ${options.title ?? 'readings'} `,
-      // §4 polled readings skip sensor readings by design: their seq jumps are not losses.
+      // A poll samples the latest reading, so the seq jumps between polls are readings skipped, not lost.
       trackSeq: !(options.client && mode === 'poll'),
       frameIntervalMs,
       onChange: () => {
@@ -402,7 +402,7 @@ class DashboardImpl implements Dashboard {
         },
       },
       (reading) => {
-        // §2.2 legacy poll: NaN while sensor `default` has no reading.
+        // A legacy poll (docs/PROTOCOL.md, "Legacy poll") answers NaN while sensor `default` has no reading.
         if (Number.isNaN(reading.value)) this.chart.markGap(reading.name);
         else this.chart.push(reading.name, { ...reading, seq: reading.seq ?? Number.NaN });
         if (this.#note) this.#setNote(undefined);

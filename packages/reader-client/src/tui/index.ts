@@ -1,7 +1,7 @@
 /**
  * @opc-lite/reader-client/tui — the terminal chart as a widget another
  * program can mount in its own blessed screen or blessed-contrib grid, and a
- * ready dashboard built from it (§4). Only this subpath loads blessed.
+ * ready dashboard built from it. Only this subpath loads blessed.
  */
 export { CHART_DEFAULTS, createChart } from './chart.js';
 export type { Chart, ChartGridCell, ChartOptions } from './chart.js';

@@ -4,10 +4,10 @@
  * How it works: three Float64RingBuffers of the same capacity hold the
  * timestamp, the value and a break flag of each reading, so pushing a
  * reading allocates nothing. A break flag of 1 means "data is missing before
- * this reading": set when the server seq jumps (§2.2: a subscriber that sees
- * a seq jump knows it missed readings) or when the owner says so with
- * {@link Series.markGap} (a failed poll, a reconnect). Seq jumps also count
- * the readings lost.
+ * this reading": set when the server seq jumps (a subscriber that sees a seq
+ * jump knows it missed readings: docs/PROTOCOL.md, "Loss accounting") or when
+ * the owner says so with {@link Series.markGap} (a failed poll, a reconnect).
+ * Seq jumps also count the readings lost.
  */
 import { Float64RingBuffer } from '@opc-lite/ring-buffer';
 
@@ -97,8 +97,8 @@ export class Series {
       const last = this.#lastSeq;
       if (seq === last) return false;
       if (Number.isFinite(last) && seq !== last + 1) {
-        // §2.2 a seq jump means missed readings; a seq that went back means the
-        // server restarted (or reordered): a break either way, counted only forward.
+        // A seq jump means missed readings (docs/PROTOCOL.md, "Loss accounting"); a seq that went back
+        // means the server restarted (or reordered): a break either way, counted only forward.
         gap = true;
         if (seq > last + 1) this.lost += seq - last - 1;
       }
