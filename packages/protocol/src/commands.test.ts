@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CommandDecoder, encodeCommand, type Command } from './commands.js';
+import type { TimeArg } from './time-arg.js';
 import { bytes, cut, cutPoints, nameArb, oneByteAtATime, patternArb, streamBytes } from './testing/bytes.js';
 
 const decode = (text: string | Uint8Array, options?: { maxLineBytes?: number }): Command[] =>
@@ -31,6 +32,45 @@ describe('CommandDecoder: verbs (§2.2)', () => {
     ['STATS\n', [{ kind: 'stats' }]],
     ['QUIT\n', [{ kind: 'quit' }]],
     ['GET __proto__\n', [{ kind: 'get', name: '__proto__' }]],
+    [
+      'RANGE ramp -15m now\n',
+      [
+        {
+          kind: 'range',
+          name: 'ramp',
+          from: { kind: 'ago', amount: 15, unit: 'm' },
+          to: { kind: 'now' },
+          points: undefined,
+        },
+      ],
+    ],
+    [
+      'range ramp 1764316800000 1764316800125.5 60\n',
+      [
+        {
+          kind: 'range',
+          name: 'ramp',
+          from: { kind: 'at', ms: 1764316800000 },
+          to: { kind: 'at', ms: 1764316800125.5 },
+          points: 60,
+        },
+      ],
+    ],
+    [
+      'RANGE a -7d -6h 100000\n',
+      [
+        {
+          kind: 'range',
+          name: 'a',
+          from: { kind: 'ago', amount: 7, unit: 'd' },
+          to: { kind: 'ago', amount: 6, unit: 'h' },
+          points: 100000,
+        },
+      ],
+    ],
+    ['AFTER ramp 42\n', [{ kind: 'after', name: 'ramp', seq: 42 }]],
+    ['after ramp 0\n', [{ kind: 'after', name: 'ramp', seq: 0 }]],
+    ['AFTER ramp 9007199254740991\n', [{ kind: 'after', name: 'ramp', seq: 9007199254740991 }]],
   ])('decodes %j', (input, expected) => {
     expect(decode(input)).toEqual(expected);
   });
@@ -84,6 +124,24 @@ describe('CommandDecoder: verbs (§2.2)', () => {
     ['UNSUB a b\n', badArgs('usage: UNSUB [<pattern>]')],
     ['UNSUB a?\n', badArgs('invalid pattern: a?')],
     ['GET r\u00e9\n', badArgs('invalid name: r??')],
+    ['RANGE\n', badArgs('usage: RANGE <name> <from> <to> [<points>]')],
+    ['RANGE ramp -1m\n', badArgs('usage: RANGE <name> <from> <to> [<points>]')],
+    ['RANGE ramp -1m now 5 6\n', badArgs('usage: RANGE <name> <from> <to> [<points>]')],
+    ['RANGE ramp -1m now 5 6 7 8\n', badArgs('usage: RANGE <name> <from> <to> [<points>]')],
+    ['RANGE ramp* -1m now\n', badArgs('invalid name: ramp*')],
+    ['RANGE ramp 1m now\n', badArgs('invalid time: 1m')],
+    ['RANGE ramp -1m later\n', badArgs('invalid time: later')],
+    ['RANGE ramp -1.5h now\n', badArgs('invalid time: -1.5h')],
+    ['RANGE ramp 100000000000000 now\n', badArgs('invalid time: 100000000000000')],
+    ['RANGE ramp -1m now 0\n', badArgs('invalid points: 0')],
+    ['RANGE ramp -1m now 100001\n', badArgs('invalid points: 100001')],
+    ['RANGE ramp -1m now x\n', badArgs('invalid points: x')],
+    ['AFTER ramp\n', badArgs('usage: AFTER <name> <seq>')],
+    ['AFTER ramp 1 2\n', badArgs('usage: AFTER <name> <seq>')],
+    ['AFTER ram? 1\n', badArgs('invalid name: ram?')],
+    ['AFTER ramp -1\n', badArgs('invalid seq: -1')],
+    ['AFTER ramp 9007199254740992\n', badArgs('invalid seq: 9007199254740992')],
+    ['RANGES ramp -1m now\n', unknown('RANGES')],
     ['FOO bar\n', unknown('FOO')],
     ['GETS ramp\n', unknown('GETS')],
     ['\u00ff\u00fe\n', unknown('????')],
@@ -229,6 +287,19 @@ describe('CommandDecoder: properties', () => {
     );
   });
 
+  const timeArb: fc.Arbitrary<TimeArg> = fc.oneof(
+    fc.constant<TimeArg>({ kind: 'now' }),
+    fc.integer({ min: 0, max: 1e14 - 1 }).map((ms): TimeArg => ({ kind: 'at', ms })),
+    fc
+      .double({ min: 0, max: 1e14, maxExcluded: true, noNaN: true })
+      .map((ms): TimeArg => ({ kind: 'at', ms: ms || 0 })),
+    fc
+      .tuple(
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.constantFrom('ms' as const, 's' as const, 'm' as const, 'h' as const, 'd' as const),
+      )
+      .map(([amount, unit]): TimeArg => ({ kind: 'ago', amount, unit })),
+  );
   const count = (min: number) => fc.option(fc.integer({ min, max: 2147483647 }), { nil: undefined });
   const commandArb: fc.Arbitrary<Command> = fc.oneof(
     fc.constant<Command>({ kind: 'poll' }),
@@ -240,6 +311,10 @@ describe('CommandDecoder: properties', () => {
     fc.tuple(nameArb, count(1)).map(([name, c]): Command => ({ kind: 'hist', name, count: c })),
     fc.tuple(patternArb, count(0)).map(([pattern, backlog]): Command => ({ kind: 'sub', pattern, backlog })),
     fc.option(patternArb, { nil: undefined }).map((pattern): Command => ({ kind: 'unsub', pattern })),
+    fc
+      .tuple(nameArb, timeArb, timeArb, fc.option(fc.integer({ min: 1, max: 100_000 }), { nil: undefined }))
+      .map(([name, from, to, points]): Command => ({ kind: 'range', name, from, to, points })),
+    fc.tuple(nameArb, fc.maxSafeNat()).map(([name, seq]): Command => ({ kind: 'after', name, seq })),
   );
 
   it('decodes what encodeCommand wrote, whatever the chunking', () => {
@@ -268,6 +343,21 @@ describe('encodeCommand', () => {
     [{ kind: 'unsub', pattern: 'r*' }, 'UNSUB r*\n'],
     [{ kind: 'stats' }, 'STATS\n'],
     [{ kind: 'quit' }, 'QUIT\n'],
+    [
+      {
+        kind: 'range',
+        name: 'ramp',
+        from: { kind: 'ago', amount: 90, unit: 's' },
+        to: { kind: 'now' },
+        points: undefined,
+      },
+      'RANGE ramp -90s now\n',
+    ],
+    [
+      { kind: 'range', name: 'ramp', from: { kind: 'at', ms: 1 }, to: { kind: 'at', ms: 2.5 }, points: 10 },
+      'RANGE ramp 1 2.5 10\n',
+    ],
+    [{ kind: 'after', name: 'ramp', seq: 42 }, 'AFTER ramp 42\n'],
   ])('encodes %j as %j', (cmd, text) => {
     expect(encodeCommand(cmd)).toBe(text);
   });
@@ -278,5 +368,22 @@ describe('encodeCommand', () => {
     expect(() => encodeCommand({ kind: 'sub', pattern: 'a?', backlog: undefined })).toThrow(RangeError);
     expect(() => encodeCommand({ kind: 'hist', name: 'ramp', count: 0 })).toThrow(RangeError);
     expect(() => encodeCommand({ kind: 'sub', pattern: '*', backlog: -1 })).toThrow(RangeError);
+    const now: TimeArg = { kind: 'now' };
+    expect(() => encodeCommand({ kind: 'range', name: 'ramp', from: now, to: now, points: 0 })).toThrow(RangeError);
+    expect(() => encodeCommand({ kind: 'range', name: 'ramp', from: now, to: now, points: 100_001 })).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      encodeCommand({ kind: 'range', name: 'ramp', from: { kind: 'at', ms: -1 }, to: now, points: undefined }),
+    ).toThrow(RangeError);
+    expect(() => encodeCommand({ kind: 'after', name: 'ramp', seq: -1 })).toThrow(RangeError);
+    expect(() => encodeCommand({ kind: 'after', name: 'ramp', seq: 1.5 })).toThrow(RangeError);
+  });
+
+  it('gives no new verb a first letter that the legacy n poll would take', () => {
+    // docs/PROTOCOL.md, "Legacy poll": a command line starting with n or N would be read as a poll.
+    const verbs = ['PING', 'GET', 'LIST', 'HIST', 'SUB', 'UNSUB', 'STATS', 'QUIT', 'RANGE', 'AFTER'];
+    for (const verb of verbs) expect(verb[0]?.toLowerCase()).not.toBe('n');
+    expect(decode('RANGE ramp -1m now\nAFTER ramp 1\n').map((c) => c.kind)).toEqual(['range', 'after']);
   });
 });

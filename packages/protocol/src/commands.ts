@@ -12,8 +12,9 @@ import { CHAR_CLASS, CR, LF, NAME_BIT, PATTERN_BIT, SPACE, TAB, latin1 } from '.
 import { LineBuffer } from './line-buffer.js';
 import { parseUnsigned } from './number.js';
 import { checkMaxLineBytes } from './ingest.js';
-import { DEFAULT_MAX_LINE_BYTES, MAX_COUNT_ARG, MAX_NAME_BYTES } from './limits.js';
+import { DEFAULT_MAX_LINE_BYTES, MAX_COUNT_ARG, MAX_NAME_BYTES, MAX_RANGE_POINTS, MAX_SEQ_ARG } from './limits.js';
 import { isValidName, isValidPattern } from './names.js';
+import { formatTimeArg, timeArgAt, type TimeArg } from './time-arg.js';
 
 /**
  * One decoded command. `invalid` stands for a line the server must answer
@@ -32,6 +33,10 @@ export type Command =
   | { kind: 'hist'; name: string; count: number | undefined }
   | { kind: 'sub'; pattern: string; backlog: number | undefined }
   | { kind: 'unsub'; pattern: string | undefined }
+  /** v1.1: readings of `name` with `from <= ts <= to`, or `points` buckets over that span. Times kept as written. */
+  | { kind: 'range'; name: string; from: TimeArg; to: TimeArg; points: number | undefined }
+  /** v1.1: a resume point, used by the next `SUB` that matches `name`. */
+  | { kind: 'after'; name: string; seq: number }
   | { kind: 'stats' }
   | { kind: 'quit' }
   | { kind: 'invalid'; code: 'unknown-command' | 'bad-args' | 'line-too-long'; detail: string };
@@ -57,7 +62,8 @@ const QUIT: Command = Object.freeze({ kind: 'quit' });
 const LOWER_N = 0x6e;
 const UPPER_N = 0x4e;
 const MAX_DETAIL_CHARS = 64;
-const MAX_FIELDS = 4;
+/** One more than the most fields any command has (`RANGE <name> <from> <to> <points>`: five). */
+const MAX_FIELDS = 6;
 
 /** Printable ASCII only (anything else becomes `?`), at most 64 chars: safe to echo in an ERR line. */
 function sanitize(bytes: Uint8Array, start: number, end: number): string {
@@ -107,6 +113,10 @@ function parseLine(bytes: Uint8Array, start: number, end: number): Command | und
   let f1e = 0;
   let f2s = 0;
   let f2e = 0;
+  let f3s = 0;
+  let f3e = 0;
+  let f4s = 0;
+  let f4e = 0;
   let i = start;
   while (i < end) {
     let b = bytes[i] as number;
@@ -125,6 +135,12 @@ function parseLine(bytes: Uint8Array, start: number, end: number): Command | und
     } else if (nf === 2) {
       f2s = fs;
       f2e = i;
+    } else if (nf === 3) {
+      f3s = fs;
+      f3e = i;
+    } else if (nf === 4) {
+      f4s = fs;
+      f4e = i;
     }
     if (++nf === MAX_FIELDS) break; // more arguments than any verb takes: enough to say so
   }
@@ -172,6 +188,30 @@ function parseLine(bytes: Uint8Array, start: number, end: number): Command | und
       break;
     case 5:
       if (verbIs(bytes, f0s, f0e, 'stats')) return args === 0 ? STATS : badArgs('usage: STATS');
+      if (verbIs(bytes, f0s, f0e, 'range')) {
+        // v1.1 (docs/PROTOCOL.md, "History: RANGE"): RANGE <name> <from> <to> [<points>]
+        if (args < 3 || args > 4) return badArgs('usage: RANGE <name> <from> <to> [<points>]');
+        const name = nameArg(bytes, f1s, f1e, NAME_BIT);
+        if (name === undefined) return badArgs(`invalid name: ${sanitize(bytes, f1s, f1e)}`);
+        const from = timeArgAt(bytes, f2s, f2e);
+        if (from === undefined) return badArgs(`invalid time: ${sanitize(bytes, f2s, f2e)}`);
+        const to = timeArgAt(bytes, f3s, f3e);
+        if (to === undefined) return badArgs(`invalid time: ${sanitize(bytes, f3s, f3e)}`);
+        let points: number | undefined;
+        if (args === 4 && (points = parseUnsigned(bytes, f4s, f4e, MAX_RANGE_POINTS)) < 1) {
+          return badArgs(`invalid points: ${sanitize(bytes, f4s, f4e)}`);
+        }
+        return { kind: 'range', name, from, to, points };
+      }
+      if (verbIs(bytes, f0s, f0e, 'after')) {
+        // v1.1 (docs/PROTOCOL.md, "Resume: AFTER"): AFTER <name> <seq>
+        if (args !== 2) return badArgs('usage: AFTER <name> <seq>');
+        const name = nameArg(bytes, f1s, f1e, NAME_BIT);
+        if (name === undefined) return badArgs(`invalid name: ${sanitize(bytes, f1s, f1e)}`);
+        const seq = parseUnsigned(bytes, f2s, f2e, MAX_SEQ_ARG);
+        if (seq < 0) return badArgs(`invalid seq: ${sanitize(bytes, f2s, f2e)}`);
+        return { kind: 'after', name, seq };
+      }
       if (verbIs(bytes, f0s, f0e, 'unsub')) {
         if (args > 1) return badArgs('usage: UNSUB [<pattern>]');
         if (args === 0) return { kind: 'unsub', pattern: undefined };
@@ -301,11 +341,13 @@ export class CommandDecoder {
  * one line ending in `\n`.
  *
  * @throws TypeError for an `invalid` command; RangeError for a bad name,
- *   pattern or count.
+ *   pattern, count, time, points or seq.
  * @example
  * ```ts
  * encodeCommand({ kind: 'poll' }); // 'n'
  * encodeCommand({ kind: 'sub', pattern: 'plant1/*', backlog: 20 }); // 'SUB plant1/* 20\n'
+ * encodeCommand({ kind: 'range', name: 'ramp', from: { kind: 'ago', amount: 15, unit: 'm' }, to: { kind: 'now' }, points: 60 });
+ * // 'RANGE ramp -15m now 60\n'
  * ```
  */
 export function encodeCommand(cmd: Command): string {
@@ -328,6 +370,12 @@ export function encodeCommand(cmd: Command): string {
       return `SUB ${checkPattern(cmd.pattern)}${cmd.backlog === undefined ? '' : ` ${checkCount(cmd.backlog, 0)}`}\n`;
     case 'unsub':
       return cmd.pattern === undefined ? 'UNSUB\n' : `UNSUB ${checkPattern(cmd.pattern)}\n`;
+    case 'range': {
+      const points = cmd.points === undefined ? '' : ` ${checkPoints(cmd.points)}`;
+      return `RANGE ${checkName(cmd.name)} ${formatTimeArg(cmd.from)} ${formatTimeArg(cmd.to)}${points}\n`;
+    }
+    case 'after':
+      return `AFTER ${checkName(cmd.name)} ${checkSeq(cmd.seq)}\n`;
     case 'invalid':
       throw new TypeError(`cannot encode an invalid command (${cmd.code})`);
     default:
@@ -350,4 +398,18 @@ function checkCount(count: number, min: number): number {
     throw new RangeError(`count must be an integer in [${min}, ${MAX_COUNT_ARG}], got ${String(count)}`);
   }
   return count;
+}
+
+function checkPoints(points: number): number {
+  if (!Number.isInteger(points) || points < 1 || points > MAX_RANGE_POINTS) {
+    throw new RangeError(`points must be an integer in [1, ${MAX_RANGE_POINTS}], got ${String(points)}`);
+  }
+  return points;
+}
+
+function checkSeq(seq: number): number {
+  if (!Number.isInteger(seq) || seq < 0 || seq > MAX_SEQ_ARG) {
+    throw new RangeError(`seq must be an integer in [0, ${MAX_SEQ_ARG}], got ${String(seq)}`);
+  }
+  return seq;
 }

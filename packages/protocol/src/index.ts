@@ -1,5 +1,5 @@
 /**
- * @opc-lite/protocol — the opc-lite v1 wire contract (docs/PROTOCOL.md),
+ * @opc-lite/protocol — the opc-lite v1.1 wire contract (docs/PROTOCOL.md),
  * sans-I/O: parsers and encoders over `Uint8Array` and strings, no sockets,
  * no timers.
  *
@@ -14,7 +14,7 @@ export {
   type ErrorCode,
   type RejectReason,
 } from './errors.js';
-export type { Reading, IngestReading } from './types.js';
+export type { Reading, IngestReading, Bucket } from './types.js';
 export {
   DEFAULT_PORT,
   DEFAULT_SENSOR,
@@ -24,7 +24,11 @@ export {
   DEFAULT_MAX_REPLY_LINE_BYTES,
   MAX_TIMESTAMP_SECONDS,
   MAX_COUNT_ARG,
+  MAX_TIME_MS,
+  MAX_RANGE_POINTS,
+  MAX_SEQ_ARG,
 } from './limits.js';
+export { parseTimeArg, formatTimeArg, resolveTime, type TimeArg, type TimeUnit } from './time-arg.js';
 export { isValidName, isValidPattern, matchPattern, compilePattern } from './names.js';
 export { parseNumber, formatValue } from './number.js';
 export {
@@ -46,6 +50,9 @@ export {
   encodeValFields,
   encodePubFields,
   encodeSensor,
+  encodeMore,
+  encodeBucket,
+  encodeBucketFields,
   encodeStat,
   encodeEnd,
   encodePong,

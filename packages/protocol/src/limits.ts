@@ -96,3 +96,39 @@ export const MAX_TIMESTAMP_SECONDS = 1e11;
  * ```
  */
 export const MAX_COUNT_ARG = 2147483647;
+
+/**
+ * Times in a `RANGE` command (v1.1) are below this many Unix epoch
+ * milliseconds, the same bound as sender timestamps (`MAX_TIMESTAMP_SECONDS`
+ * seconds); a relative time reaches at most this far back.
+ *
+ * @example
+ * ```ts
+ * import { MAX_TIME_MS } from '@opc-lite/protocol';
+ * `RANGE ramp 0 ${MAX_TIME_MS - 1}`; // the widest absolute range
+ * ```
+ */
+export const MAX_TIME_MS = MAX_TIMESTAMP_SECONDS * 1000;
+
+/**
+ * The most buckets one `RANGE <name> <from> <to> <points>` asks for (v1.1).
+ *
+ * @example
+ * ```ts
+ * import { MAX_RANGE_POINTS } from '@opc-lite/protocol';
+ * `RANGE ramp -7d now ${MAX_RANGE_POINTS}`; // accepted by the decoder
+ * ```
+ */
+export const MAX_RANGE_POINTS = 100_000;
+
+/**
+ * The largest seq an `AFTER <name> <seq>` accepts (v1.1): 2^53 − 1, as far as
+ * a server seq can count.
+ *
+ * @example
+ * ```ts
+ * import { MAX_SEQ_ARG } from '@opc-lite/protocol';
+ * `AFTER ramp ${MAX_SEQ_ARG}`; // accepted by the decoder
+ * ```
+ */
+export const MAX_SEQ_ARG = Number.MAX_SAFE_INTEGER;

@@ -4,8 +4,11 @@ import { ERROR_CODES } from './errors.js';
 import {
   ReplyDecoder,
   decodeReplyLine,
+  encodeBucket,
+  encodeBucketFields,
   encodeBye,
   encodeEnd,
+  encodeMore,
   encodeError,
   encodeOk,
   encodePollReply,
@@ -49,6 +52,17 @@ describe('reply encoders', () => {
     [encodeError('not-found', 'ramp'), 'ERR not-found ramp\n'],
     [encodeError('slow-consumer', ''), 'ERR slow-consumer\n'],
     [encodeError('bad-args', 'a\nb\u0000c\u007f'), 'ERR bad-args a b c \n'],
+    [encodeMore(1764316800125), 'MORE 1764316800125\n'],
+    [encodeMore(1764316800125.5), 'MORE 1764316800125.5\n'],
+    [
+      encodeBucketFields('ramp', 1764316800000, 3, 0.1, 0.3, 0.2, 0.1, 0.3),
+      'BUCKET ramp 1764316800000 3 0.1 0.3 0.2 0.1 0.3\n',
+    ],
+    [
+      encodeBucket({ name: 'a/b', startMs: 0.5, count: 1, min: -2, max: -2, mean: -2, first: -2, last: -2 }),
+      'BUCKET a/b 0.5 1 -2 -2 -2 -2 -2\n',
+    ],
+    [encodeOk('AFTER', 'ramp 42'), 'OK AFTER ramp 42\n'],
   ])('writes %j', (actual, expected) => {
     expect(actual).toBe(expected);
   });
@@ -85,6 +99,31 @@ describe('decodeReplyLine', () => {
     ['ERR not-found ramp', { kind: 'err', code: 'not-found', detail: 'ramp' }],
     ['ERR slow-consumer', { kind: 'err', code: 'slow-consumer', detail: '' }],
     ['ERR future-code some detail', { kind: 'err', code: 'future-code', detail: 'some detail' }],
+    ['MORE 1764316800125.5', { kind: 'more', timestampMs: 1764316800125.5 }],
+    [
+      'BUCKET ramp 1764316800000 3 0.1 0.3 0.2 0.1 0.3',
+      {
+        kind: 'bucket',
+        bucket: {
+          name: 'ramp',
+          startMs: 1764316800000,
+          count: 3,
+          min: 0.1,
+          max: 0.3,
+          mean: 0.2,
+          first: 0.1,
+          last: 0.3,
+        },
+      },
+    ],
+    ['OK AFTER ramp 42', { kind: 'ok', verb: 'AFTER', detail: 'ramp 42' }],
+    ['MORE', { kind: 'unknown', line: 'MORE' }],
+    ['MORE soon', { kind: 'unknown', line: 'MORE soon' }],
+    ['MORE 1 2', { kind: 'unknown', line: 'MORE 1 2' }],
+    ['BUCKET ramp 0 1 2 2 2 2', { kind: 'unknown', line: 'BUCKET ramp 0 1 2 2 2 2' }],
+    ['BUCKET ramp 0 1 2 2 2 2 2 2', { kind: 'unknown', line: 'BUCKET ramp 0 1 2 2 2 2 2 2' }],
+    ['BUCKET ramp* 0 1 2 2 2 2 2', { kind: 'unknown', line: 'BUCKET ramp* 0 1 2 2 2 2 2' }],
+    ['BUCKET ramp 0 x 2 2 2 2 2', { kind: 'unknown', line: 'BUCKET ramp 0 x 2 2 2 2 2' }],
     ['hello', { kind: 'unknown', line: 'hello' }],
     ['', { kind: 'unknown', line: '' }],
     ['pong', { kind: 'unknown', line: 'pong' }],
@@ -184,6 +223,13 @@ describe('replies: encode then decode', () => {
         encodeOk(verb, detail),
         { kind: 'ok', verb: verb.toUpperCase(), detail },
       ]),
+    readingArb.map((r): [string, Reply] => [encodeMore(r.timestampMs), { kind: 'more', timestampMs: r.timestampMs }]),
+    fc
+      .tuple(readingArb, fc.integer({ min: 1, max: 1e9 }), finiteArb, finiteArb, finiteArb, finiteArb)
+      .map(([r, count, min, max, mean, last]): [string, Reply] => {
+        const bucket = { name: r.name, startMs: r.timestampMs, count, min, max, mean, first: r.value, last };
+        return [encodeBucket(bucket), { kind: 'bucket', bucket }];
+      }),
     fc.tuple(fc.constantFrom(...ERROR_CODES), detailArb).map(([code, detail]): [string, Reply] => {
       const line = encodeError(code, detail);
       // The encoder puts control characters on one line as spaces.

@@ -14,7 +14,7 @@ import { DEFAULT_MAX_REPLY_LINE_BYTES } from './limits.js';
 import { LineBuffer } from './line-buffer.js';
 import { isValidName } from './names.js';
 import { formatValue, parseNumberText } from './number.js';
-import type { Reading } from './types.js';
+import type { Bucket, Reading } from './types.js';
 
 /**
  * One sensor as `LIST` reports it.
@@ -50,6 +50,8 @@ export type Reply =
   | { kind: 'val'; reading: Reading }
   | { kind: 'pub'; reading: Reading }
   | { kind: 'sensor'; summary: SensorSummary }
+  | { kind: 'more'; timestampMs: number } // v1.1: a RANGE reply was cut; continue from this timestamp
+  | { kind: 'bucket'; bucket: Bucket } // v1.1: one bucket of a RANGE with points
   | { kind: 'stat'; key: string; value: string }
   | { kind: 'ok'; verb: string; detail: string }
   | { kind: 'err'; code: string; detail: string } // code is usually an ErrorCode; unknown codes kept as strings
@@ -172,6 +174,57 @@ export function encodeSensor(s: SensorSummary): string {
 }
 
 /**
+ * `MORE <ts>\n` (v1.1): the `RANGE` reply before it was cut by the server's
+ * cap; a `RANGE` from `<ts>` continues it without repeating a reading. It
+ * comes just before the `END`.
+ *
+ * @example
+ * ```ts
+ * encodeMore(1764316800125.5); // 'MORE 1764316800125.5\n'
+ * ```
+ */
+export function encodeMore(timestampMs: number): string {
+  return `MORE ${String(timestampMs)}\n`;
+}
+
+/**
+ * `BUCKET <name> <start-ts> <count> <min> <max> <mean> <first> <last>\n` from
+ * plain fields (v1.1): one line of a `RANGE` with points. Fields are written
+ * as given: the caller passes a valid name.
+ *
+ * @example
+ * ```ts
+ * encodeBucketFields('ramp', 1764316800000, 3, 0.1, 0.3, 0.2, 0.1, 0.3);
+ * // 'BUCKET ramp 1764316800000 3 0.1 0.3 0.2 0.1 0.3\n'
+ * ```
+ */
+export function encodeBucketFields(
+  name: string,
+  startMs: number,
+  count: number,
+  min: number,
+  max: number,
+  mean: number,
+  first: number,
+  last: number,
+): string {
+  return `BUCKET ${name} ${String(startMs)} ${String(count)} ${formatValue(min)} ${formatValue(max)} ${formatValue(mean)} ${formatValue(first)} ${formatValue(last)}\n`;
+}
+
+/**
+ * `BUCKET …\n` from a {@link Bucket} (v1.1).
+ *
+ * @example
+ * ```ts
+ * encodeBucket({ name: 'ramp', startMs: 0, count: 1, min: 2, max: 2, mean: 2, first: 2, last: 2 });
+ * // 'BUCKET ramp 0 1 2 2 2 2 2\n'
+ * ```
+ */
+export function encodeBucket(b: Bucket): string {
+  return encodeBucketFields(b.name, b.startMs, b.count, b.min, b.max, b.mean, b.first, b.last);
+}
+
+/**
  * `STAT <key> <value>\n`: one line of `STATS`. A number is written as
  * {@link formatValue} writes it; a string is kept on one line.
  *
@@ -224,7 +277,7 @@ export function encodeBye(): string {
 }
 
 /**
- * `OK <VERB> <detail>\n`: the acknowledgement of `SUB` and `UNSUB`. The verb
+ * `OK <VERB> <detail>\n`: the acknowledgement of `SUB`, `UNSUB` and `AFTER`. The verb
  * is upper-cased; the detail is kept on one line and omitted, with its space,
  * when empty.
  *
@@ -295,6 +348,30 @@ function wordAndTail(rest: string): [string, string] {
   return sp < 0 ? [rest, ''] : [rest.slice(0, sp), rest.slice(sp + 1)];
 }
 
+function bucketOf(rest: string): Bucket | undefined {
+  const f = rest.split(' ');
+  if (f.length !== 8 || !isValidName(f[0] as string)) return undefined;
+  const startMs = numberField(f[1] as string);
+  const count = numberField(f[2] as string);
+  const min = valueField(f[3] as string);
+  const max = valueField(f[4] as string);
+  const mean = valueField(f[5] as string);
+  const first = valueField(f[6] as string);
+  const last = valueField(f[7] as string);
+  if (
+    startMs === undefined ||
+    count === undefined ||
+    min === undefined ||
+    max === undefined ||
+    mean === undefined ||
+    first === undefined ||
+    last === undefined
+  ) {
+    return undefined;
+  }
+  return { name: f[0] as string, startMs, count, min, max, mean, first, last };
+}
+
 function readingOf(rest: string): Reading | undefined {
   const f = fourFields(rest);
   if (f === undefined || !isValidName(f[0])) return undefined;
@@ -353,6 +430,16 @@ export function decodeReplyLine(line: string): Reply {
       const lastValue = valueField(f[3]);
       if (count === undefined || lastTimestampMs === undefined || lastValue === undefined) break;
       return { kind: 'sensor', summary: { name: f[0], count, lastTimestampMs, lastValue } };
+    }
+    case 'MORE': {
+      const timestampMs = numberField(rest);
+      if (timestampMs !== undefined) return { kind: 'more', timestampMs };
+      break;
+    }
+    case 'BUCKET': {
+      const bucket = bucketOf(rest);
+      if (bucket !== undefined) return { kind: 'bucket', bucket };
+      break;
     }
     case 'STAT': {
       const [key, value] = wordAndTail(rest);

@@ -33,3 +33,28 @@ export interface IngestReading {
   /** The sender's sequence number (an unsigned safe integer), or `undefined` when not sent. */
   readonly senderSeq: number | undefined;
 }
+
+/**
+ * One bucket of a `RANGE <name> <from> <to> <points>` reply (v1.1): the
+ * readings with timestamps in `[startMs, startMs + width)`, summarised. Only
+ * buckets holding readings are sent. `first` and `last` are the values of the
+ * bucket's earliest and latest reading, ordered by (timestamp, seq).
+ *
+ * @example
+ * ```ts
+ * const b: Bucket = { name: 'ramp', startMs: 1764316800000, count: 60, min: 0, max: 0.98, mean: 0.49, first: 0, last: 0.98 };
+ * ```
+ */
+export interface Bucket {
+  readonly name: string;
+  /** Where the bucket starts, Unix epoch ms: `from + i × (to − from) / points`; may carry a fraction. */
+  readonly startMs: number;
+  /** Readings in the bucket (at least 1). */
+  readonly count: number;
+  readonly min: number;
+  readonly max: number;
+  /** The arithmetic mean of the bucket's values. */
+  readonly mean: number;
+  readonly first: number;
+  readonly last: number;
+}
