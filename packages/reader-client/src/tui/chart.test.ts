@@ -61,6 +61,33 @@ describe('createChart', () => {
     expect(text).toMatch(BRAILLE);
   });
 
+  it('shows a blank time axis and no line before the first reading, and after clear', () => {
+    /** The rows under the x axis (the last row with braille dots), inside the border. */
+    const xLabelRows = (text: string): string[] => {
+      const rows = text.split('\n');
+      const axisRow = rows.findLastIndex((r) => BRAILLE.test(r));
+      return rows.slice(axisRow + 1, -1).map((r) => r.slice(1, -1));
+    };
+    for (const timeLabels of ['clock', 'relative'] as const) {
+      const s = mount();
+      const chart = createChart({ parent: s.screen, timeLabels });
+      chart.render();
+      expect(xLabelRows(s.text()).join('').trim()).toBe('');
+      expect(dottedColumns(s.text())).toEqual([]);
+
+      chart.push('ramp', { value: 1, timestampMs: T0, seq: 1 });
+      chart.push('ramp', { value: 2, timestampMs: T0 + 1000, seq: 2 });
+      chart.render();
+      const labels = xLabelRows(s.text()).join(' ');
+      expect(labels).toMatch(timeLabels === 'clock' ? /\d\d:\d\d:\d\d\.\d{3}/ : /-1\.00s/);
+      expect(labels).not.toMatch(/000000/);
+
+      chart.clear();
+      chart.render();
+      expect(xLabelRows(s.text()).join('').trim()).toBe('');
+    }
+  });
+
   it('scales the y axis to the data when no range is fixed', () => {
     const s = mount();
     const chart = createChart({ parent: s.screen });

@@ -382,8 +382,9 @@ class LineChart implements Chart {
     el.options.xPadding = labelCells * 2 + 2;
 
     const slots = Math.max(2, Math.floor(el.canvasSize.width) - 14);
-    // No reading yet (or none left): no time to label.
-    const labels = new Array<string>(slots).fill('');
+    // No reading yet (or none left): no time to label. A blank label is one
+    // space: the canvas prints an empty string as 'null'.
+    const labels = new Array<string>(slots).fill(' ');
     if (copied.length > 0) {
       for (let k = 0; k < slots; k += 1) {
         labels[k] = timeLabel(tMin + (span * k) / (slots - 1), tMax, span, this.#options.timeLabels);

@@ -53,6 +53,18 @@ describe('createDashboard', () => {
     expect(text).toContain('window 10');
   });
 
+  it('shows no time labels before the first reading, and clock times after it', () => {
+    const [d, s] = mount();
+    /** The screen above the sensor table: the chart. */
+    const chart = (): string => s.text().split(' sensors ')[0] ?? '';
+    d.render();
+    expect(chart()).not.toMatch(/\d:\d|00000/);
+    d.push(r('ramp', 1, 1));
+    d.push(r('ramp', 2, 2));
+    d.render();
+    expect(chart()).toMatch(/\d\d:\d\d:\d\d\.\d{3}/);
+  });
+
   it('freezes chart and table while paused, and catches up on resume', () => {
     const [d, s] = mount();
     d.push(r('ramp', 1, 1));
