@@ -18,6 +18,24 @@ import { Series } from './series.js';
 import type { ChartPoint, SeriesStats } from './series.js';
 
 /**
+ * What the chart needs of a blessed-contrib grid: `set` builds a widget with
+ * `factory` from box options placed in a cell, appends it to the screen and
+ * returns it. A `new contrib.grid({ ... })` fits. The type is declared here so
+ * that this package's types stand on their own: no blessed-contrib typings
+ * are loaded into a program that imports the chart.
+ */
+export interface ChartGrid {
+  set(
+    row: number,
+    col: number,
+    rowSpan: number,
+    colSpan: number,
+    factory: (options: Widgets.BoxOptions) => Widgets.BoxElement,
+    options: Widgets.BoxOptions,
+  ): Widgets.BoxElement;
+}
+
+/**
  * A cell of a blessed-contrib grid to mount the chart in.
  *
  * @example
@@ -27,7 +45,7 @@ import type { ChartPoint, SeriesStats } from './series.js';
  * ```
  */
 export interface ChartGridCell {
-  grid: contrib.Widgets.GridElement;
+  grid: ChartGrid;
   row: number;
   col: number;
   rowSpan: number;
@@ -112,8 +130,8 @@ export const CHART_DEFAULTS = Object.freeze({
  * ```
  */
 export interface Chart {
-  /** The blessed-contrib line element (to focus, hide, re-position...). */
-  readonly element: contrib.Widgets.LineElement;
+  /** The chart's element, a blessed box (to focus, hide, re-position...); its data belongs to the chart. */
+  readonly element: Widgets.BoxElement;
   /** Readings shown per sensor. */
   readonly window: number;
   /** Times the chart rendered the screen on its own frame timer. */
@@ -252,8 +270,9 @@ class LineChart implements Chart {
     };
     if (options.grid) {
       const { grid, row, col, rowSpan, colSpan } = options.grid;
-      const factory = (opts: contrib.Widgets.LineOptions): contrib.Widgets.LineElement => {
-        const el = contrib.line(opts) as LineElement;
+      // The grid hands back lineOptions, placed in the cell.
+      const factory = (opts: Widgets.BoxOptions): LineElement => {
+        const el = contrib.line(opts as contrib.Widgets.LineOptions) as LineElement;
         el.calcSize = safeCalcSize;
         return el;
       };
