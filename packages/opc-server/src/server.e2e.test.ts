@@ -48,9 +48,9 @@ describe('opc-server over loopback: UDP ingest (§2.1)', () => {
     expect(server.store.get('temp')?.lastValue).toBe(-3.5);
   });
 
-  it('drops bad lines by reason and keeps the good lines of the same datagram', async () => {
+  it('drops bad lines by reason, naming the sender, and keeps the good lines of the same datagram', async () => {
     const { server, address } = await fixture.start();
-    const rejects: { reason: string; line: string }[] = [];
+    const rejects: { reason: string; line: string; remote?: string }[] = [];
     server.on('reject', (r) => rejects.push(r));
     const udp = fixture.udpSender(address.udpPort);
     await udp.send('a 1\nb 0x10\nhits:1|c\nc 2\nbad!name 3\n');
@@ -63,19 +63,27 @@ describe('opc-server over loopback: UDP ingest (§2.1)', () => {
     expect(stats.rejected_bad_number).toBe(1);
     expect(stats.rejected_unsupported_type).toBe(1);
     expect(stats.rejected_bad_name).toBe(1);
+    const remote = rejects[0]?.remote;
+    expect(remote).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
+    expect(remote).not.toBe(`127.0.0.1:${address.udpPort}`); // the sender's port, not the server's
     expect(rejects).toEqual([
-      { reason: 'bad-number', line: 'b 0x10' },
-      { reason: 'unsupported-type', line: 'hits:1|c' },
-      { reason: 'bad-name', line: 'bad!name 3' },
+      { reason: 'bad-number', line: 'b 0x10', remote },
+      { reason: 'unsupported-type', line: 'hits:1|c', remote },
+      { reason: 'bad-name', line: 'bad!name 3', remote },
     ]);
   });
 
-  it('rejects new sensors past maxSensors', async () => {
+  it('rejects new sensors past maxSensors, naming the sender', async () => {
     const { server, address } = await fixture.start({ maxSensors: 2 });
+    const rejects: { reason: string; line: string; remote?: string }[] = [];
+    server.on('reject', (r) => rejects.push(r));
     const udp = fixture.udpSender(address.udpPort);
     await udp.send('a 1\nb 1\nc 1\na 2\n');
     await received(server, 1);
     expect(server.stats()).toMatchObject({ sensors: 2, readings_accepted: 3, rejected_too_many_sensors: 1 });
+    expect(rejects).toEqual([
+      { reason: 'too-many-sensors', line: 'c', remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) as string },
+    ]);
   });
 
   it('keeps serving after a bounded flood of malformed and random datagrams', async () => {

@@ -98,8 +98,10 @@ export interface OpcServerEvents {
   /**
    * A UDP line was dropped. Emitted only when listened to (no cost otherwise).
    * `line` is the line as latin1 text; for `too-many-sensors` it is the sensor name.
+   * `remote` is the sender's `address:port` (`[address]:port` for IPv6), absent
+   * for a line that did not come from the UDP socket.
    */
-  reject: [info: { reason: RejectReason; line: string }];
+  reject: [info: { reason: RejectReason; line: string; remote?: string }];
 }
 
 /**
@@ -178,6 +180,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   #closePromise: Promise<void> | undefined;
   #onSessionsGone: (() => void) | undefined;
   #sensorCapLogged = false;
+  /** The sender of the datagram being parsed, for `reject` events; undefined outside `#onDatagram`. */
+  #datagramFrom: dgram.RemoteInfo | undefined;
 
   constructor(options: ResolvedOptions) {
     super();
@@ -246,10 +250,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     this.#counters.readingsRejected++;
     this.#counters.rejected[reason]++;
     if (this.listenerCount('reject') > 0) {
-      this.emit('reject', {
-        reason,
-        line: Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1'),
-      });
+      this.#emitReject(reason, Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1'));
     }
   }
 
@@ -257,17 +258,27 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   rejectText(reason: RejectReason, line: string): void {
     this.#counters.readingsRejected++;
     this.#counters.rejected[reason]++;
-    if (this.listenerCount('reject') > 0) this.emit('reject', { reason, line });
+    if (this.listenerCount('reject') > 0) this.#emitReject(reason, line);
   }
 
-  readonly #onDatagram = (msg: Buffer): void => {
+  #emitReject(reason: RejectReason, line: string): void {
+    const from = this.#datagramFrom;
+    if (from === undefined) this.emit('reject', { reason, line });
+    else this.emit('reject', { reason, line, remote: describeAddress(from.address, from.port) });
+  }
+
+  readonly #onDatagram = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     this.#counters.datagramsReceived++;
     this.#counters.bytesReceived += msg.length;
+    // Kept by reference (no copy, no string) for the reject events of this datagram's lines.
+    this.#datagramFrom = rinfo;
     try {
       parseDatagram(msg, this.#sink, this.#parseOptions);
     } catch (err) {
       // §2.1: no input may crash the server. parseDatagram does not throw; this guards the rest of the path.
       this.#socketError(err, 'datagram handling failed');
+    } finally {
+      this.#datagramFrom = undefined;
     }
   };
 
@@ -569,5 +580,9 @@ function wrapListenError(err: unknown, what: string): OpcServerError {
 function describeRemote(socket: net.Socket): string {
   const host = socket.remoteAddress;
   if (host === undefined) return 'unknown';
-  return host.includes(':') ? `[${host}]:${socket.remotePort}` : `${host}:${socket.remotePort}`;
+  return describeAddress(host, socket.remotePort);
+}
+
+function describeAddress(host: string, port: number | undefined): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
