@@ -114,6 +114,38 @@ describe('opc-server CLI', () => {
     expect(cli.stderr()).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it('warns about a rejected UDP line with its reason, a sample, the sender and a hint, then only counts', async () => {
+    const { cli, port } = await startServer(['--stats-interval-ms', '0']);
+    const udp = createSocket('udp4');
+    try {
+      udp.bind(0, '127.0.0.1');
+      await once(udp, 'listening');
+      const sender = `127.0.0.1:${udp.address().port}`;
+      udp.send('temp=21.5\ntemp=22.5\ntemp=23.5', port, '127.0.0.1');
+      const warn = await vi.waitFor(
+        () => {
+          const line = logLines(cli.stderr()).find((l) => l.reason === 'bad-number');
+          if (!line) throw new Error(`no reject warning yet; stderr: ${cli.stderr()}`);
+          return line;
+        },
+        { timeout: 10_000, interval: 20 },
+      );
+      expect(warn).toMatchObject({ level: 40, reason: 'bad-number', sample: '"temp=21.5"', from: sender });
+      expect(warn.msg).toContain(`UDP line rejected for bad-number: "temp=21.5" from ${sender}`);
+      expect(warn.msg).toContain('InfluxDB line protocol');
+
+      // The other two lines are counted, not logged one by one; shutdown logs their count.
+      cli.child.kill('SIGTERM');
+      expect(await cli.exit).toBe(0);
+      const rejectLines = logLines(cli.stderr()).filter((l) => l.reason === 'bad-number');
+      expect(rejectLines).toHaveLength(2);
+      expect(rejectLines[1]).toMatchObject({ level: 40, count: 2, sample: '"temp=22.5"', from: sender });
+      expect(logLines(cli.stderr()).find((l) => l.msg === 'summary')).toMatchObject({ readingsRejected: 3 });
+    } finally {
+      udp.close();
+    }
+  });
+
   it('reports a port in use as one line and exits 1', async () => {
     const blocker = createServer();
     blocker.listen(0, '127.0.0.1');

@@ -8,6 +8,7 @@ import { createOpcServer, DEFAULTS, type OpcServer } from '@opc-lite/opc-server'
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { helpText, parseCli, UsageError, type CliCommand } from './options.js';
+import { RejectLog } from './reject-log.js';
 import { finalSummary, rateSummary } from './summary.js';
 
 const readVersion = (): string => {
@@ -80,6 +81,9 @@ async function main(): Promise<void> {
 
   server.on('error', (err) => log.error({ err }, 'server error'));
   server.on('slowConsumer', (info) => log.warn(info, 'slow consumer disconnected'));
+  // A dropped UDP line is otherwise only a counter: say why, with a sample, a few times a minute at most.
+  const rejects = new RejectLog(log);
+  server.on('reject', (info) => rejects.record(info));
 
   try {
     const address = await server.listen();
@@ -125,6 +129,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     server.close().then(
       () => {
+        rejects.close();
         log.info(finalSummary(server.stats()), 'summary');
         process.exit(0);
       },
