@@ -65,6 +65,65 @@ const publishable = dirs
   .map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
   .filter(({ pkg }) => !pkg.private);
 
+/** A tarball must ship the license and the build: `pnpm pack` runs each package's prepack build. */
+function checkTarball(pkg, file) {
+  const entries = run('tar', ['-tzf', file], root).split('\n');
+  assert(entries.includes('package/LICENSE'), `${pkg.name}'s tarball contains LICENSE`);
+  assert(
+    entries.some((e) => e.startsWith('package/dist/') && e.endsWith('.js')),
+    `${pkg.name}'s tarball contains dist/`,
+  );
+}
+
+/** Every subpath a library exports, as a consumer would import it (`./package.json` aside). */
+const entryPoints = () =>
+  publishable
+    .filter(({ pkg }) => pkg.exports !== undefined)
+    .flatMap(({ pkg }) =>
+      Object.keys(pkg.exports)
+        .filter((sub) => sub !== './package.json')
+        .map((sub) => (sub === '.' ? pkg.name : `${pkg.name}/${sub.slice(2)}`)),
+    );
+
+/**
+ * Type-checks a consumer that imports every entry point, from ESM and from CJS,
+ * with the strictest common settings and skipLibCheck off: a broken `.d.ts` of
+ * ours, or a third-party one that ours drags in, fails here as it would for a user.
+ */
+function typecheckConsumer(app) {
+  const entries = entryPoints();
+  const imports = entries.map((name, i) => `import * as e${i} from '${name}';`).join('\n');
+  const uses = `export const all = [${entries.map((_, i) => `e${i}`).join(', ')}];\n`;
+  writeFileSync(join(app, 'consumer.mts'), `${imports}\n${uses}`);
+  writeFileSync(join(app, 'consumer.cts'), `${imports}\n${uses}`);
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        noEmit: true,
+        skipLibCheck: false,
+        exactOptionalPropertyTypes: true,
+        noUncheckedIndexedAccess: true,
+        types: ['node'],
+      },
+      files: ['consumer.mts', 'consumer.cts'],
+    }),
+  );
+  // The consumer's own @types/node, from the registry as a user would have it; the workspace's compiler.
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--no-save', '@types/node@20'], app);
+  try {
+    run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], app);
+  } catch (err) {
+    process.stdout.write(err.stdout ?? '');
+    throw new Error('smoke check failed: a consumer type-checks every entry point without skipLibCheck');
+  }
+  step(`  ${entries.length} entry points type-check from ESM and CJS: ${entries.join(', ')}`);
+}
+
 /** Starts a process and collects its output; `stop()` sends a signal and resolves with the exit code. */
 const children = [];
 function start(cmd, args, cwd) {
@@ -176,7 +235,8 @@ try {
     // pnpm pack rewrites workspace:^ ranges to real versions, as publishing does.
     const out = run('pnpm', ['pack', '--pack-destination', work], dir).trim().split('\n').pop();
     tarballs[pkg.name] = resolve(dir, out);
-    step(`packed ${pkg.name}`);
+    checkTarball(pkg, tarballs[pkg.name]);
+    step(`packed ${pkg.name}: LICENSE and dist/ inside`);
   }
 
   const app = join(work, 'app');
@@ -196,6 +256,9 @@ try {
   process.stdout.write(run('node', ['check.mjs'], app));
   step('CJS: require every package');
   process.stdout.write(run('node', ['check.cjs'], app));
+
+  step('TypeScript: a strict consumer of every public entry point, without skipLibCheck');
+  typecheckConsumer(app);
 
   step('CLIs from node_modules/.bin');
   await checkClis(app);
