@@ -5,7 +5,7 @@
  * writes `\n` + line (ASCII) after what is already there, or refuses when the
  * line would not fit, so the caller sends what it has, calls `reset()` and
  * appends again. Nothing is allocated per reading beyond the line string itself.
- * Lines are joined with LF and the datagram has no trailing LF (§2.1: a
+ * Lines are joined with LF and the datagram has no trailing LF (PROTOCOL.md "UDP ingest": a
  * datagram is one or more lines separated by LF).
  */
 

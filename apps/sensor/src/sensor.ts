@@ -1,6 +1,6 @@
 /**
  * The sensor loop, free of sockets and process: samples the waveform on a
- * drift-free clock (§5), encodes each reading (§2.1 native line, or the
+ * drift-free clock, encodes each reading (PROTOCOL.md "UDP ingest": a native line, or the
  * legacy bare value) and hands datagrams to an injected `send`.
  *
  * Batching: a reading normally goes out alone, as soon as it is due. When the
@@ -104,7 +104,7 @@ export async function runSensor(run: {
     ...(options.count === undefined ? {} : { count: options.count }),
     ...(run.signal === undefined ? {} : { signal: run.signal }),
   });
-  // §2.1 loss accounting: sender-seq counts readings from 1.
+  // PROTOCOL.md "Loss accounting": sender-seq counts readings from 1.
   let seq = 0;
   for await (const tick of ticks) {
     seq++;

@@ -1,6 +1,6 @@
 /**
  * The hub: who is subscribed to what, and fan-out of each stored reading
- * (§2.2 `SUB`, §3 "Fan-out").
+ * (PROTOCOL.md "TCP commands and replies", `SUB`; ARCHITECTURE.md "How a reading flows").
  *
  * How it works: every subscriber has a map of its patterns to compiled
  * matchers. For every sensor the hub caches the list of subscribers with at

@@ -1,5 +1,5 @@
 /**
- * Per-sensor loss accounting from the sender's sequence numbers (§2.1
+ * Per-sensor loss accounting from the sender's sequence numbers (PROTOCOL.md
  * "Loss accounting").
  *
  * How it works: the tracker remembers the highest sender-seq seen (`last`)

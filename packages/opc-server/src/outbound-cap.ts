@@ -1,5 +1,5 @@
 /**
- * A cap on the bytes pending to all clients together (§3 "Limits"). Each
+ * A cap on the bytes pending to all clients together (PROTOCOL.md "Limits"). Each
  * client is held to its own outbound budget (plus one reply); this bounds
  * their sum, in the manner of Redis' `maxmemory-clients`: when the clients
  * that have fallen behind hold more than `maxBytes` between them, those

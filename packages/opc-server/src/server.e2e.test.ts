@@ -14,7 +14,7 @@ async function received(server: OpcServer, count: number): Promise<void> {
   await expect.poll(() => server.stats().datagrams_received, { timeout: 5000 }).toBeGreaterThanOrEqual(count);
 }
 
-describe('opc-server over loopback: UDP ingest (§2.1)', () => {
+describe('opc-server over loopback: UDP ingest (PROTOCOL.md "UDP ingest")', () => {
   it('stores the legacy bare number under sensor default', async () => {
     const { server, address } = await fixture.start();
     const udp = fixture.udpSender(address.udpPort);
@@ -190,7 +190,7 @@ describe('opc-server over loopback: the original system', () => {
   });
 });
 
-describe('opc-server over loopback: TCP commands (§2.2)', () => {
+describe('opc-server over loopback: TCP commands (PROTOCOL.md "TCP commands and replies")', () => {
   it('answers every command', async () => {
     const { server, address } = await fixture.start({ now: () => 1_764_316_800_000 });
     const udp = fixture.udpSender(address.udpPort);
@@ -307,7 +307,7 @@ describe('opc-server over loopback: TCP commands (§2.2)', () => {
   });
 });
 
-describe('opc-server over loopback: slow consumers (§3)', () => {
+describe('opc-server over loopback: slow consumers', () => {
   it('disconnects a subscriber that stops reading while another receives every reading in order', async () => {
     const { server, address } = await fixture.start({ outboundBudgetBytes: 64 * 1024, drainTimeoutMs: 200 });
     const slowIds: number[] = [];

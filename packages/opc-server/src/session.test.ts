@@ -47,7 +47,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('Session: commands (§2.2)', () => {
+describe('Session: commands (PROTOCOL.md "TCP commands and replies")', () => {
   it('answers PING with PONG, case-insensitively', async () => {
     const { client } = setup();
     client.send('PING\nping\r\n');

@@ -1,5 +1,5 @@
 /**
- * Self-monitoring counters (§3 "every counter in STATS"). The server keeps
+ * Self-monitoring counters (every counter is in `STATS`: PROTOCOL.md "Commands"). The server keeps
  * one {@link Counters} object whose fields the hot paths increment; STATS and
  * `server.stats()` read them into a plain object with snake_case keys.
  */

@@ -20,9 +20,9 @@ export const COLON = 0x3a;
 export const AT = 0x40;
 export const PIPE = 0x7c;
 
-/** Bit set in {@link CHAR_CLASS} for `A-Z a-z 0-9 _ . - /` (§2 sensor names). */
+/** Bit set in {@link CHAR_CLASS} for `A-Z a-z 0-9 _ . - /` (PROTOCOL.md "Readings, names and numbers"). */
 export const NAME_BIT = 1;
-/** Bit set for name characters and `*` (§2.2 patterns). */
+/** Bit set for name characters and `*` (PROTOCOL.md "TCP commands and replies", patterns). */
 export const PATTERN_BIT = 2;
 /** Bit set for space and tab, the field separators. */
 export const BLANK_BIT = 4;

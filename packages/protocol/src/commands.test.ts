@@ -15,7 +15,7 @@ const decodeChunks = (chunks: readonly Uint8Array[], options?: { maxLineBytes?: 
 const badArgs = (detail: string): Command => ({ kind: 'invalid', code: 'bad-args', detail });
 const unknown = (detail: string): Command => ({ kind: 'invalid', code: 'unknown-command', detail });
 
-describe('CommandDecoder: verbs (§2.2)', () => {
+describe('CommandDecoder: verbs (PROTOCOL.md "TCP commands and replies")', () => {
   it.each<[string, Command[]]>([
     ['PING\n', [{ kind: 'ping' }]],
     ['GET ramp\n', [{ kind: 'get', name: 'ramp' }]],
@@ -159,7 +159,7 @@ describe('CommandDecoder: verbs (§2.2)', () => {
   });
 });
 
-describe('CommandDecoder: legacy poll (§2.2)', () => {
+describe('CommandDecoder: legacy poll (PROTOCOL.md "TCP commands and replies")', () => {
   it.each<[string, number]>([
     ['n', 1],
     ['N', 1],

@@ -1,5 +1,5 @@
 /**
- * TCP commands (§2.2): the client → server direction.
+ * TCP commands (PROTOCOL.md "TCP commands and replies"): the client → server direction.
  *
  * How it works: {@link CommandDecoder} is a small state machine over bytes.
  * At a command boundary it skips CR and LF, answers the legacy `n` at once,
@@ -226,13 +226,13 @@ function parseLine(bytes: Uint8Array, start: number, end: number): Command | und
 }
 
 /**
- * Incremental decoder for the TCP command stream (§2.2). Feed it the bytes as
+ * Incremental decoder for the TCP command stream (PROTOCOL.md "TCP commands and replies"). Feed it the bytes as
  * they arrive; it returns the commands each chunk completed. The output is the
  * same however the stream is cut into chunks. Never throws on any bytes.
  *
  * - At a command boundary, CR and LF are skipped (empty lines are ignored) and
  *   an `n` or `N` byte is a `poll`, emitted at once without waiting for a line
- *   end (§2.2 legacy poll; `nnn` is three polls, and a CR/LF after an `n` is
+ *   end (PROTOCOL.md "Legacy poll: n"; `nnn` is three polls, and a CR/LF after an `n` is
  *   skipped as part of the boundary).
  * - Any other byte starts a line that ends at LF; a CR before the LF is
  *   stripped, spaces and tabs separate fields, the verb is case-insensitive.
@@ -295,7 +295,7 @@ export class CommandDecoder {
           continue;
         }
         if (b === LOWER_N || b === UPPER_N) {
-          // §2.2 legacy poll: answered at once, without waiting for a line end.
+          // PROTOCOL.md "Legacy poll: n": answered at once, without waiting for a line end.
           out.push(POLL);
           i++;
           continue;
@@ -336,7 +336,7 @@ export class CommandDecoder {
 }
 
 /**
- * Encodes a command as a client sends it (§2.2): `poll` is the bare byte `n`
+ * Encodes a command as a client sends it (PROTOCOL.md "TCP commands and replies"): `poll` is the bare byte `n`
  * with no newline, as the original lector sends it; every other command is
  * one line ending in `\n`.
  *

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CLOSING_ERROR_CODES, ERROR_CODES, ProtocolError, REJECT_REASONS, isErrorCode } from './errors.js';
 
 describe('error codes', () => {
-  it('closes the connection after exactly the codes §2.2 lists, plus line-too-long, idle-timeout and shutting-down', () => {
+  it('closes the connection after exactly the codes PROTOCOL.md "Errors" lists, plus line-too-long, idle-timeout and shutting-down', () => {
     expect([...CLOSING_ERROR_CODES].sort()).toEqual(
       [
         'idle-timeout',

@@ -1,5 +1,5 @@
 /**
- * Error codes a server sends in `ERR <code> <detail>` replies (§2.2). The list
+ * Error codes a server sends in `ERR <code> <detail>` replies (PROTOCOL.md "TCP commands and replies"). The list
  * is closed: clients may switch on it. Those in {@link CLOSING_ERROR_CODES}
  * close the connection after the line is sent.
  *
@@ -59,7 +59,7 @@ export function isErrorCode(code: string): code is ErrorCode {
 }
 
 /**
- * Why a line of a UDP datagram was dropped (§2.1). The server counts drops by
+ * Why a line of a UDP datagram was dropped (PROTOCOL.md "UDP ingest"). The server counts drops by
  * these reasons; `too-many-sensors` is decided by the server's store, all the
  * others by the parser.
  *

@@ -28,7 +28,7 @@ const parse = (input: string | Uint8Array, maxLineBytes?: number) =>
     maxLineBytes === undefined ? {} : { maxLineBytes },
   );
 
-describe('parseDatagram: accepted forms (§2.1)', () => {
+describe('parseDatagram: accepted forms (PROTOCOL.md "UDP ingest")', () => {
   it.each<[string, string, IngestReading[]]>([
     ['a legacy bare number without newline, as the Medidor sends it', '0.35', [legacy(0.35)]],
     ['a legacy number with a newline', '0.35\n', [legacy(0.35)]],
@@ -85,7 +85,7 @@ describe('parseDatagram: accepted forms (§2.1)', () => {
   });
 });
 
-describe('parseDatagram: rejects (§2.1)', () => {
+describe('parseDatagram: rejects (PROTOCOL.md "UDP ingest")', () => {
   it.each<[string, string | Uint8Array, RejectReason]>([
     ['1e400 (not finite)', '1e400', 'bad-number'],
     ['NaN', 'NaN', 'bad-number'],

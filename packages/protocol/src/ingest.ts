@@ -1,5 +1,5 @@
 /**
- * UDP ingest (§2.1): one datagram holds one or more lines; each line is one
+ * UDP ingest (PROTOCOL.md "UDP ingest"): one datagram holds one or more lines; each line is one
  * reading in the legacy, native (Graphite plaintext) or StatsD gauge form.
  *
  * How it works: {@link parseDatagram} walks the datagram once, left to right.
@@ -145,7 +145,7 @@ function lineView(bytes: Uint8Array, start: number, end: number): Uint8Array {
 }
 
 /**
- * §2.1 timestamp: Unix seconds, integer or fractional, `-1` = now. Returns ms
+ * PROTOCOL.md "UDP ingest", timestamp: Unix seconds, integer or fractional, `-1` = now. Returns ms
  * (scaled from the decimal digits, so `1764316800.125` is exactly
  * 1764316800125), NaN for "now", or -1 when out of range or not a number.
  */
@@ -156,7 +156,7 @@ function parseTimestampMs(bytes: Uint8Array, start: number, end: number): number
   return -1;
 }
 
-/** §2.1 sender-seq: an unsigned decimal integer up to MAX_SAFE_INTEGER; -1 if not. */
+/** PROTOCOL.md "UDP ingest", sender-seq: an unsigned decimal integer up to MAX_SAFE_INTEGER; -1 if not. */
 const parseSequence = (bytes: Uint8Array, start: number, end: number): number =>
   parseUnsigned(bytes, start, end, Number.MAX_SAFE_INTEGER);
 
@@ -168,7 +168,7 @@ function nextPipe(bytes: Uint8Array, from: number, end: number): number {
 }
 
 /**
- * §2.1 StatsD gauge: `name:value|g[|@rate][|#tags][|T<seconds>][|c:...]`.
+ * PROTOCOL.md "UDP ingest", StatsD gauge: `name:value|g[|@rate][|#tags][|T<seconds>][|c:...]`.
  * The field is `[start, end)`, its first `:` at `colon`. Returns the reject
  * reason, or undefined after delivering the reading.
  */
@@ -206,7 +206,7 @@ function parseStatsd(
 }
 
 /**
- * Parses one UDP datagram (§2.1) and reports each line to `sink`: a reading
+ * Parses one UDP datagram (PROTOCOL.md "UDP ingest") and reports each line to `sink`: a reading
  * or a reject reason. Lines are split on LF; one trailing CR is stripped;
  * empty and blank lines are ignored; spaces and tabs around and between
  * fields are ignored. Never throws for any input, whatever its size or bytes.
@@ -261,7 +261,7 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
       }
       const fieldStart = i;
       if (nf === 0) {
-        // §2 names: validate and hash the first field's leading run of name bytes in this same pass.
+        // PROTOCOL.md "Readings, names and numbers": validate and hash the first field's leading run of name bytes in this same pass.
         for (; i < limit; i++) {
           b = bytes[i] as number;
           if (((CHAR_CLASS[b] as number) & NAME_BIT) === 0) break;
@@ -317,7 +317,7 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
       } else if (colon >= 0) {
         reason = nf === 1 ? parseStatsd(bytes, f0s, f0e, colon, nameOk, hash, sink, cache) : 'bad-syntax';
       } else if (nf === 1) {
-        // §2.1 legacy: a bare number (Python's str(float)) for sensor `default`, server time.
+        // PROTOCOL.md "UDP ingest", legacy: a bare number (Python's str(float)) for sensor `default`, server time.
         const value = parseNumber(bytes, f0s, f0e);
         if (Number.isFinite(value)) sink.reading(DEFAULT_SENSOR, value, NaN, -1);
         else reason = 'bad-number';
@@ -326,7 +326,7 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
       } else if (!nameOk || f0e - f0s > MAX_NAME_BYTES) {
         reason = 'bad-name';
       } else {
-        // §2.1 native: name value [timestamp [sender-seq]]
+        // PROTOCOL.md "UDP ingest", native: name value [timestamp [sender-seq]]
         const value = parseNumber(bytes, f1s, f1e);
         let timestampMs = NaN;
         let senderSeq = -1;
@@ -418,7 +418,7 @@ function msToSecondsText(ms: number): string {
 }
 
 /**
- * Encodes a reading as the legacy datagram (§2.1): the bare value, exactly
+ * Encodes a reading as the legacy datagram (PROTOCOL.md "UDP ingest"): the bare value, exactly
  * `String(value)`, as the original Medidor sends it. The server stores it as
  * sensor `default` at its receive time.
  *
@@ -450,7 +450,7 @@ export interface NativeReadingInput {
 }
 
 /**
- * Encodes a reading as a native line (§2.1): `name value [ts-seconds [seq]]`.
+ * Encodes a reading as a native line (PROTOCOL.md "UDP ingest"): `name value [ts-seconds [seq]]`.
  * The timestamp is written in seconds with as many decimals as the
  * milliseconds need, and reads back exactly; with a `senderSeq` but no
  * timestamp, the timestamp is written as `-1` (now).
@@ -485,7 +485,7 @@ export function encodeNative(reading: NativeReadingInput): string {
 }
 
 /**
- * Encodes a StatsD gauge line (§2.1): `name:value|g`. The value is absolute,
+ * Encodes a StatsD gauge line (PROTOCOL.md "UDP ingest"): `name:value|g`. The value is absolute,
  * a negative value included.
  *
  * @throws TypeError/RangeError for a bad name or a non-finite value.

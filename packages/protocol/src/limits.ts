@@ -1,10 +1,10 @@
 /**
- * Wire-level constants of the v1 contract (§2). Every limit a parser applies
+ * Wire-level constants of the v1 contract (PROTOCOL.md "Readings, names and numbers"). Every limit a parser applies
  * is named here, in the unit its name says.
  */
 
 /**
- * The default port number, shared by UDP ingest and the TCP command protocol (§2).
+ * The default port number, shared by UDP ingest and the TCP command protocol (PROTOCOL.md "Readings, names and numbers").
  *
  * @example
  * ```ts
@@ -16,7 +16,7 @@ export const DEFAULT_PORT = 7330;
 
 /**
  * The sensor that legacy bare-number datagrams write to and that the legacy
- * `n` poll reads (§2.1, §2.2).
+ * `n` poll reads (PROTOCOL.md "UDP ingest", "Legacy poll: n").
  *
  * @example
  * ```ts
@@ -27,7 +27,7 @@ export const DEFAULT_PORT = 7330;
 export const DEFAULT_SENSOR = 'default';
 
 /**
- * The longest sensor name or pattern, in bytes (§2: 1 to 128 bytes).
+ * The longest sensor name or pattern, in bytes (PROTOCOL.md "Readings, names and numbers": 1 to 128 bytes).
  *
  * @example
  * ```ts
@@ -74,7 +74,7 @@ export const DEFAULT_MAX_REPLY_LINE_BYTES = 65536;
 /**
  * Sender timestamps must be below this many Unix seconds (the year 5138).
  * A larger number is almost always milliseconds sent by mistake and is
- * rejected as `bad-timestamp` (§2.1).
+ * rejected as `bad-timestamp` (PROTOCOL.md "UDP ingest").
  *
  * @example
  * ```ts

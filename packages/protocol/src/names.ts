@@ -1,5 +1,5 @@
 /**
- * Sensor names and subscription patterns (§2, §2.2).
+ * Sensor names and subscription patterns (PROTOCOL.md "Readings, names and numbers", PROTOCOL.md "TCP commands and replies").
  *
  * A name is 1 to 128 bytes of `A-Z a-z 0-9 _ . - /`; a pattern may also hold
  * `*`, which matches any run of characters (the empty run included). Every
@@ -21,7 +21,7 @@ function isValidWith(text: string, bit: number): boolean {
 
 /**
  * Tells whether a string is a valid sensor name: 1 to 128 characters of
- * `A-Z a-z 0-9 _ . - /` (§2). Names such as `__proto__` are ordinary names.
+ * `A-Z a-z 0-9 _ . - /` (PROTOCOL.md "Readings, names and numbers"). Names such as `__proto__` are ordinary names.
  *
  * @example
  * ```ts
@@ -36,7 +36,7 @@ export function isValidName(name: string): boolean {
 
 /**
  * Tells whether a string is a valid pattern: 1 to 128 characters that are name
- * characters or `*` (§2.2).
+ * characters or `*` (PROTOCOL.md "TCP commands and replies").
  *
  * @example
  * ```ts
@@ -51,7 +51,7 @@ export function isValidPattern(pattern: string): boolean {
 
 /**
  * Matches a name against a pattern: `*` matches any run of characters (the
- * empty run included), every other character matches itself (§2.2).
+ * empty run included), every other character matches itself (PROTOCOL.md "TCP commands and replies").
  *
  * Two pointers with a single backtrack point (the last `*` seen): no RegExp,
  * no recursion, no allocation. With `*` as the only wildcard, resuming after

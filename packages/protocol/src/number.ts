@@ -1,5 +1,5 @@
 /**
- * Decimal numbers on the wire (§2.1 values and timestamps, §2.2 replies).
+ * Decimal numbers on the wire (PROTOCOL.md "UDP ingest", and the replies of PROTOCOL.md "TCP commands and replies").
  *
  * The grammar is `[+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)?`,
  * the decimal subset of what JavaScript's `Number()` and Python's `float()`
@@ -174,7 +174,7 @@ export function parseNumberText(text: string): number {
 }
 
 /**
- * Formats a value as the wire writes it (§2.2): the shortest decimal that
+ * Formats a value as the wire writes it (PROTOCOL.md "TCP commands and replies"): the shortest decimal that
  * reads back as the same double, exactly as JavaScript's `String(number)`
  * prints it (`0.35`, `1e-7`, `1e+21`, `-0` as `0`). NaN and `undefined` (no
  * reading yet) print as `nan`; the infinities, which a store never holds,

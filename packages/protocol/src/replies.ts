@@ -1,5 +1,5 @@
 /**
- * TCP replies (§2.2): the server → client direction.
+ * TCP replies (PROTOCOL.md "TCP commands and replies"): the server → client direction.
  *
  * Encoders return one complete line, `\n` included, ready to write. The
  * `*Fields` variants take plain arguments so the server's fan-out path builds
@@ -95,7 +95,7 @@ function isToken(text: string): boolean {
 }
 
 /**
- * The answer to a legacy `n` poll (§2.2): the latest value of sensor
+ * The answer to a legacy `n` poll (PROTOCOL.md "TCP commands and replies"): the latest value of sensor
  * `default` as `String(value)`, or `nan` when there is none, plus LF.
  *
  * @example
@@ -461,7 +461,7 @@ export function decodeReplyLine(line: string): Reply {
 }
 
 /**
- * Incremental decoder for the reply stream, the client side of §2.2. Feed it
+ * Incremental decoder for the reply stream, the client side of PROTOCOL.md "TCP commands and replies". Feed it
  * the bytes as they arrive; it returns the replies each chunk completed,
  * whatever the chunking. Lines end at LF (a CR before it is stripped); empty
  * lines are skipped; text is UTF-8 (invalid bytes become U+FFFD). A line

@@ -1,5 +1,5 @@
 /**
- * A stored reading as the server reports it in `VAL` and `PUB` lines (§2).
+ * A stored reading as the server reports it in `VAL` and `PUB` lines (PROTOCOL.md "Readings, names and numbers").
  *
  * @example
  * ```ts

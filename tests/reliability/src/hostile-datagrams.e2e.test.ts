@@ -1,5 +1,5 @@
 /**
- * Hostile UDP input against the real server (§2.1: "No input of any size or
+ * Hostile UDP input against the real server (PROTOCOL.md "UDP ingest": "no input of any size or
  * content may crash the server or corrupt another sensor"): every bad line is
  * dropped and counted under its reason, the good lines of the same datagram
  * still count, the sensor cap holds, and the server keeps answering TCP.
@@ -46,7 +46,7 @@ async function expectServing(port: number, name: string, value: number): Promise
 
 const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
 
-// Each case is one datagram and what §2.1 says happens to it.
+// Each case is one datagram and what PROTOCOL.md "UDP ingest" says happens to it.
 const CASES: readonly {
   what: string;
   datagram: string | Buffer;

@@ -1,6 +1,6 @@
 /**
  * Hostile and broken TCP clients against the real server in this process
- * (§2.2, §3 "Slow consumers", "Limits"): one misbehaving client never hurts
+ * (PROTOCOL.md "TCP commands and replies", PROTOCOL.md "Limits"): one misbehaving client never hurts
  * another, and the server's memory for it stays within its limits.
  */
 import { once } from 'node:events';
@@ -208,7 +208,7 @@ describe('hostile TCP clients', () => {
     socket.resume();
     await expect.poll(() => replies.ends, { timeout: 15_000 }).toBe(commands);
 
-    // The budget bounds what one client can make the server hold (§3, Redis' client-output-buffer-limit).
+    // The budget bounds what one client can make the server hold (Redis' client-output-buffer-limit).
     expect(maxPending).toBeLessThanOrEqual(budget + oneReply);
   });
 

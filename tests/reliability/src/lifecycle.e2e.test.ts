@@ -1,5 +1,5 @@
 /**
- * Server lifecycle through the CLIs: SIGTERM under full load (§3 close():
+ * Server lifecycle through the CLIs: SIGTERM under full load (close():
  * "stops UDP, ends clients, destroys stragglers after a grace period"; the
  * CLI prints a summary), and a restart on the same port survived by the
  * sensor and the reader.

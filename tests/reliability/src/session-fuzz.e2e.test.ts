@@ -2,7 +2,7 @@
  * A fuzz run over the TCP session against the real server: random streams of
  * valid and invalid commands, random bytes and legacy `n` polls, cut into
  * random chunks. The server must not crash, must answer every command in
- * order with the reply §2.2 gives it, and must count what it did: both for a
+ * order with the reply PROTOCOL.md "TCP commands and replies" gives it, and must count what it did: both for a
  * client that reads as it goes and for one that reads nothing until it has
  * sent everything, with replies far larger than its outbound budget (the
  * server then holds the commands past the budget and resumes them as the
@@ -118,7 +118,7 @@ const ending = fc.oneof(
 /**
  * A command stream. `backlogs`: SUB may ask for a backlog. Off for the client
  * that does not read, which is over its budget, where backlog pushes are
- * dropped by design (§3); that client asks for large replies instead.
+ * dropped by design; that client asks for large replies instead.
  */
 const streamOf = (backlogs: boolean): fc.Arbitrary<Buffer> => {
   const item = fc.oneof(
