@@ -165,7 +165,11 @@ describe('opc-server CLI', () => {
   });
 
   it.each([
-    [['--bogus'], /^opc-server: unknown option '--bogus'/],
+    [['--frobnicate'], /^opc-server: unknown option --frobnicate \(see 'opc-server --help'\)$/],
+    [
+      ['--histroy', '5'],
+      /^opc-server: unknown option --histroy; did you mean --history\? \(see 'opc-server --help'\)$/,
+    ],
     [['--history', 'lots'], /^opc-server: --history must be a whole number \(got 'lots'\)/],
     [['99999'], /^opc-server: port must be between 0 and 65535/],
   ])('rejects %j with one line and exit code 2', async (args, message) => {

@@ -66,7 +66,11 @@ describe('parseCli', () => {
   });
 
   it.each([
-    [['--bogus'], /unknown option '--bogus'/],
+    [['--bogus'], /^unknown option --bogus$/],
+    [['--frobnicate'], /^unknown option --frobnicate$/],
+    [['--histroy', '5'], /^unknown option --histroy; did you mean --history\?$/],
+    [['--max-sensor=5'], /^unknown option --max-sensor; did you mean --max-sensors\?$/],
+    [['-x'], /^unknown option -x$/],
     [['70000'], /port must be between 0 and 65535 \(got 70000\)/],
     [['abc'], /port must be a whole number \(got 'abc'\)/],
     [['--port', '-1'], /^--port needs a value \(write --port=<value> for one that starts with '-'\)$/],

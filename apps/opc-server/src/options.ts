@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { INTEGER_RULES, type OpcServerOptions } from '@opc-lite/opc-server';
+import { suggestOption } from './suggest.js';
 
 /** A user mistake on the command line: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -132,9 +133,14 @@ const parseInteger = (text: string, what: string, min: number, max: number): num
 const parsePort = (text: string, what: string): number =>
   parseInteger(text, what, INTEGER_RULES.port.min, INTEGER_RULES.port.max);
 
-/** node:util's parse errors span several lines; say the same in one. */
-const describeParseError = (err: unknown): string => {
+/** node:util's parse errors span several lines; say the same in one, with a likely fix for a typo. */
+const describeParseError = (err: unknown, known: readonly string[]): string => {
   const message = err instanceof Error ? err.message : String(err);
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (unknown) {
+    const suggestion = suggestOption(unknown[1]!, known);
+    return `unknown option ${unknown[1]!}${suggestion === undefined ? '' : `; did you mean ${suggestion}?`}`;
+  }
   const ambiguous = /^Option '(--?[\w-]+)' argument is ambiguous/.exec(message);
   if (ambiguous) return `${ambiguous[1]} needs a value (write ${ambiguous[1]}=<value> for one that starts with '-')`;
   return message.split('\n')[0]!.replace(/^Unknown option/, 'unknown option');
@@ -167,7 +173,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (err) {
     // node:util's messages are clear but long; keep the first sentence.
-    throw new UsageError(describeParseError(err), { cause: err });
+    throw new UsageError(describeParseError(err, Object.keys(options)), { cause: err });
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help === true) return { kind: 'help' };

@@ -61,7 +61,10 @@ describe('parseReaderArgs', () => {
   });
 
   it.each([
-    [['--bogus'], /unknown option '--bogus'/],
+    [['--bogus'], /^unknown option --bogus$/],
+    [['--frobnicate'], /^unknown option --frobnicate$/],
+    [['--windwo', '5'], /^unknown option --windwo; did you mean --window\?$/],
+    [['--y-mxa', '5'], /^unknown option --y-mxa; did you mean --y-max\?$/],
     [['h', '1', '2', '3'], /at most 3 arguments/],
     [['h', '99999', '1'], /port must be between 1 and 65535/],
     [['h', '7330', 'soon'], /poll interval \(seconds\) must be a number \(got 'soon'\)/],

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isValidName, isValidPattern } from '@opc-lite/protocol';
+import { suggestOption } from './suggest.js';
 
 /** A user mistake on the command line: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -70,9 +71,31 @@ const joinNegativeValues = (argv: readonly string[]): string[] => {
   return out;
 };
 
-/** node:util's parse errors span several lines; say the same in one. */
-const describeParseError = (err: unknown): string => {
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  host: { type: 'string', short: 'H' },
+  port: { type: 'string', short: 'p' },
+  interval: { type: 'string', short: 'i' },
+  sub: { type: 'string', multiple: true, short: 's' },
+  sensor: { type: 'string', multiple: true },
+  window: { type: 'string', short: 'w' },
+  'y-min': { type: 'string' },
+  'y-max': { type: 'string' },
+  backlog: { type: 'string' },
+  plain: { type: 'boolean' },
+  csv: { type: 'boolean' },
+  count: { type: 'string', short: 'n' },
+} as const;
+
+/** node:util's parse errors span several lines; say the same in one, with a likely fix for a typo. */
+const describeParseError = (err: unknown, known: readonly string[]): string => {
   const message = err instanceof Error ? err.message : String(err);
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (unknown) {
+    const suggestion = suggestOption(unknown[1]!, known);
+    return `unknown option ${unknown[1]!}${suggestion === undefined ? '' : `; did you mean ${suggestion}?`}`;
+  }
   const ambiguous = /^Option '(--?[\w-]+)' argument is ambiguous/.exec(message);
   if (ambiguous) return `${ambiguous[1]} needs a value (write ${ambiguous[1]}=<value> for one that starts with '-')`;
   return message.split('\n')[0]!.replace(/^Unknown option/, 'unknown option');
@@ -98,25 +121,10 @@ export function parseReaderArgs(
       args: joinNegativeValues(argv),
       allowPositionals: true,
       strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-        host: { type: 'string', short: 'H' },
-        port: { type: 'string', short: 'p' },
-        interval: { type: 'string', short: 'i' },
-        sub: { type: 'string', multiple: true, short: 's' },
-        sensor: { type: 'string', multiple: true },
-        window: { type: 'string', short: 'w' },
-        'y-min': { type: 'string' },
-        'y-max': { type: 'string' },
-        backlog: { type: 'string' },
-        plain: { type: 'boolean' },
-        csv: { type: 'boolean' },
-        count: { type: 'string', short: 'n' },
-      },
+      options: OPTIONS,
     });
   } catch (err) {
-    throw new UsageError(describeParseError(err), { cause: err });
+    throw new UsageError(describeParseError(err, Object.keys(OPTIONS)), { cause: err });
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };

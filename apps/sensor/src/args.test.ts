@@ -87,7 +87,7 @@ describe('parseSensorArgs', () => {
     expect(parseSensorArgs(['-h', '--width', '9'])).toEqual({ kind: 'help' });
     expect(parseSensorArgs(['--bogus', '-h'])).toEqual({ kind: 'help' });
     expect(parseSensorArgs(['--version'])).toEqual({ kind: 'version' });
-    expect(parseSensorArgs(['-V'])).toEqual({ kind: 'version' });
+    expect(parseSensorArgs(['-v'])).toEqual({ kind: 'version' });
   });
 
   it.each<[string[], string]>([
@@ -95,8 +95,11 @@ describe('parseSensorArgs', () => {
     [['--width', '-0.1'], '--width must be between 0 and 1 (got -0.1)'],
     [['--phase', '1.5'], '--phase must be between 0 and 1 (got 1.5)'],
     [['--width', 'half'], '--width must be a number between 0 and 1 (got half)'],
-    [['--bogus'], 'unknown option --bogus (see opc-sensor --help)'],
-    [['-x'], 'unknown option -x (see opc-sensor --help)'],
+    [['--bogus'], 'unknown option --bogus'],
+    [['--frobnicate'], 'unknown option --frobnicate'],
+    [['--amplitdue', '2'], 'unknown option --amplitdue; did you mean --amplitude?'],
+    [['--batch', '2'], 'unknown option --batch; did you mean --batch-max?'],
+    [['-x'], 'unknown option -x'],
     [['--name'], '--name needs a value'],
     [['--name', '-x'], '--name needs a value (write --name=-x for one that starts with "-")'],
     [['--name', '--legacy'], '--name needs a value (write --name=--legacy for one that starts with "-")'],
@@ -147,6 +150,6 @@ describe('parseSensorArgs', () => {
   });
 
   it('reports the first mistake when there are several', () => {
-    expect(usageError(['--nope', '--also-nope']).message).toBe('unknown option --nope (see opc-sensor --help)');
+    expect(usageError(['--nope', '--also-nope']).message).toBe('unknown option --nope');
   });
 });

@@ -3,11 +3,12 @@
  * pure: argv and environment in, a validated options object (or a
  * {@link UsageError} with a one-line message) out. No I/O, no process exit.
  *
- * The seed's positional form `opc-sensor <host> <port> <delta_t>` (§5) and the
+ * The seed's positional form `opc-sensor <host> <port> <delta_t>` and the
  * flags may be mixed; a value given both ways is an error rather than a guess.
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORT, DEFAULT_SENSOR, isValidName } from '@opc-lite/protocol';
+import { suggestOption } from './suggest.js';
 
 /** What the sensor does, in the units the code uses (milliseconds, not the CLI's seconds). */
 export interface SensorOptions {
@@ -123,7 +124,7 @@ Options:
                        (default ${DEFAULTS.batchMax}, at most ~1400 bytes; 1 = never batch)
   -q, --quiet          no start line and no summary (warnings and errors still print)
   -h, --help           show this help
-  -V, --version        show the version
+  -v, --version        show the version
 
 Each reading is sent as a native line "<name> <value> <unix-seconds> <seq>": the
 timestamp is the sample's due time and seq counts from 1, so the server can account
@@ -152,7 +153,7 @@ const OPTIONS = {
   'batch-max': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'V' },
+  version: { type: 'boolean', short: 'v' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -300,7 +301,10 @@ function tokenize(argv: readonly string[]): { values: Values; positionals: strin
     }
     const { name, rawName } = token;
     if (!isOptionName(name)) {
-      firstError ??= new UsageError(`unknown option ${rawName} (see opc-sensor --help)`);
+      const suggestion = suggestOption(rawName, Object.keys(OPTIONS));
+      firstError ??= new UsageError(
+        `unknown option ${rawName}${suggestion === undefined ? '' : `; did you mean ${suggestion}?`}`,
+      );
       continue;
     }
     if (OPTIONS[name].type === 'boolean') {

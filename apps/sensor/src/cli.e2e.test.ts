@@ -156,7 +156,7 @@ describe('opc-sensor (spawned)', () => {
   it('rejects --width 2 with one line on stderr and exit code 2, no stack trace', async () => {
     const exit = await sensor(['127.0.0.1', '7330', '0.01', '--width', '2']).exited;
     expect(exit.code).toBe(2);
-    expect(exit.stderr).toBe('opc-sensor: --width must be between 0 and 1 (got 2)\n');
+    expect(exit.stderr).toBe("opc-sensor: --width must be between 0 and 1 (got 2) (see 'opc-sensor --help')\n");
     expect(exit.stdout).toBe('');
   });
 

@@ -1,5 +1,5 @@
 /**
- * `opc-sensor`: the original Medidor grown up (§5). Only wiring lives here:
+ * `opc-sensor`: the original Medidor grown up. Only wiring lives here:
  * arguments, the UDP socket, signals and stderr; the loop is in sensor.ts.
  */
 import { lookup } from 'node:dns/promises';
@@ -121,7 +121,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
-      log(error.message);
+      log(`${error.message} (see '${PROGRAM} --help')`);
       process.exitCode = error.exitCode;
     } else {
       log(error instanceof Error ? error.message : String(error));
