@@ -86,6 +86,12 @@ export const NUMERIC_FLAGS: readonly NumericFlag[] = Object.freeze([
     help: 'most VAL lines per HIST, and backlog readings per sensor per SUB',
   },
   {
+    flag: 'max-range-reply',
+    env: 'OPC_MAX_RANGE_REPLY',
+    key: 'maxRangeReply',
+    help: 'most VAL lines per RANGE (then MORE), buckets per RANGE, and readings per sensor a resumed SUB sends',
+  },
+  {
     flag: 'close-grace-ms',
     env: 'OPC_CLOSE_GRACE_MS',
     key: 'closeGraceMs',

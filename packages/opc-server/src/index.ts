@@ -29,6 +29,13 @@ export { SensorStore, Sensor, type SensorStoreOptions, type IngestDropReason } f
 export { LossTracker, SEQ_WINDOW, RESTART_DISTANCE, RESTART_LOW_SEQ, type LossCounts } from './loss.js';
 export { Hub, type Subscriber } from './hub.js';
 export {
+  RingHistory,
+  type HistoryReader,
+  type RangeResult,
+  type ReadingVisitor,
+  type BucketVisitor,
+} from './history.js';
+export {
   Session,
   type SessionContext,
   type SessionLimits,

@@ -71,11 +71,16 @@ export interface OpcServerOptions {
   closeGraceMs?: number;
   /** Most `VAL` lines one `HIST` returns and most backlog readings per sensor one `SUB` sends (default: historyCapacity). */
   maxHistoryReply?: number;
+  /**
+   * Most `VAL` lines one `RANGE` returns before it is cut with `MORE`, most buckets it may ask for, and most readings
+   * per sensor a `SUB` resumed with `AFTER` sends first (default 100 000). See docs/PROTOCOL.md, "History: RANGE".
+   */
+  maxRangeReply?: number;
   /** Where to log (pino method shape); silent by default. */
   logger?: Logger;
   /** Aborting it closes the server. */
   signal?: AbortSignal;
-  /** Clock for server timestamps, Unix epoch ms (default `Date.now`). */
+  /** Clock for server timestamps and for resolving the relative times of `RANGE`, Unix epoch ms (default `Date.now`). */
   now?: () => number;
 }
 
@@ -114,6 +119,7 @@ export const DEFAULTS: Readonly<OpcServerLimits> = Object.freeze({
   busyPollUs: 50,
   closeGraceMs: 2000,
   maxHistoryReply: 1000,
+  maxRangeReply: 100_000,
 });
 
 /**
@@ -186,6 +192,7 @@ export const INTEGER_RULES: Readonly<Record<Exclude<keyof OpcServerLimits, 'host
   busyPollUs: { min: 0, max: 1_000_000 },
   closeGraceMs: { min: 0, max: Number.MAX_SAFE_INTEGER },
   maxHistoryReply: { min: 1, max: 2 ** 31 - 1 },
+  maxRangeReply: { min: 1, max: 2 ** 31 - 1 },
 });
 
 const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'logger', 'signal', 'now']);

@@ -61,6 +61,7 @@ describe('createOpcServer: options', () => {
       busyPollUs: 50,
       closeGraceMs: 2000,
       maxHistoryReply: 1000,
+      maxRangeReply: 100_000,
     });
   });
 
@@ -77,6 +78,8 @@ describe('createOpcServer: options', () => {
     [{ outboundBudgetBytes: Infinity }, RangeError, /outboundBudgetBytes/],
     [{ busyPollUs: -1 }, RangeError, /busyPollUs must be an integer from 0 to 1000000/],
     [{ busyPollUs: 1_000_001 }, RangeError, /busyPollUs/],
+    [{ maxRangeReply: 0 }, RangeError, /maxRangeReply must be an integer from 1 to 2147483647/],
+    [{ maxRangeReply: 1.5 }, RangeError, /maxRangeReply/],
     [{ host: '' }, RangeError, /host/],
     [{ host: 7 }, TypeError, /host/],
     [{ logger: { info() {} } }, TypeError, /logger/],

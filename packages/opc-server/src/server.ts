@@ -22,6 +22,7 @@ import {
   type RejectReason,
 } from '@opc-lite/protocol';
 import { BusyPoll } from './busy-poll.js';
+import { RingHistory } from './history.js';
 import { Hub } from './hub.js';
 import {
   MAX_TIMER_MS,
@@ -211,6 +212,9 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       hub: this.hub,
       limits: options,
       counters: this.#counters,
+      // RANGE and resumed SUBs read the in-memory rings; a durable store plugs in here as another HistoryReader.
+      history: new RingHistory(),
+      now: options.now,
       stats: () => this.stats(),
       scheduler: this.#scheduler,
       logger: this.#logger,

@@ -32,8 +32,10 @@ import {
   CommandDecoder,
   DEFAULT_SENSOR,
   compilePattern,
+  encodeBucketFields,
   encodeBye,
   encodeEnd,
+  encodeMore,
   encodeError,
   encodeOk,
   encodePollReply,
@@ -42,9 +44,11 @@ import {
   encodeSensor,
   encodeStat,
   encodeValFields,
+  resolveTime,
   type Command,
   type ErrorCode,
 } from '@opc-lite/protocol';
+import { RingHistory, type HistoryReader } from './history.js';
 import type { Hub, Subscriber } from './hub.js';
 import { DEFAULTS, MAX_TIMER_MS, silentLogger, type Logger } from './options.js';
 import { Counters, buildStats } from './stats.js';
@@ -86,6 +90,8 @@ export interface SessionLimits {
   drainTimeoutMs: number;
   idleTimeoutMs: number;
   maxHistoryReply: number;
+  /** Most `VAL` lines per `RANGE` (then `MORE`), most buckets, and most readings per sensor a resumed `SUB` sends. */
+  maxRangeReply: number;
   closeGraceMs: number;
   /** Also bounds what the sessions sharing a scheduler build in one turn (0 = no bound). */
   maxOutboundBytes: number;
@@ -106,6 +112,10 @@ export interface SessionContext {
   readonly hub: Hub<Session>;
   readonly limits?: Partial<SessionLimits>;
   readonly counters?: Counters;
+  /** Where `RANGE` and resumed `SUB`s read the past (default: a {@link RingHistory} over the store's rings). */
+  readonly history?: HistoryReader;
+  /** The server's clock, Unix epoch ms, for the relative times of `RANGE` (default `Date.now`). */
+  readonly now?: () => number;
   /** Produces the `STATS` reply (default: counters, store and hub of this context). */
   readonly stats?: () => object;
   readonly scheduler?: WriteScheduler;
@@ -135,6 +145,8 @@ export interface SessionInfo {
 }
 
 let nextId = 1;
+/** Shared by the sessions not given a history: it holds no state. */
+const defaultHistory = new RingHistory();
 /** The poll reply while sensor `default` has no reading. */
 const NO_READING_REPLY = encodePollReply(undefined);
 
@@ -168,6 +180,10 @@ export class Session implements Subscriber {
   readonly #context: SessionContext;
   readonly #decoder: CommandDecoder;
   readonly #clock: { now(): number };
+  readonly #history: HistoryReader;
+  readonly #now: () => number;
+  /** Resume points from `AFTER`, by sensor name, until a `SUB` uses them (docs/PROTOCOL.md, "Resume: AFTER"). */
+  #resume: Map<string, number> | undefined;
 
   /** Lines appended and not yet handed to the stream (ASCII: length = bytes). */
   #pending = '';
@@ -199,6 +215,8 @@ export class Session implements Subscriber {
     this.#limits = limitsOf(context);
     this.#scheduler = context.scheduler ?? new WriteScheduler();
     this.#clock = context.clock ?? turnClock;
+    this.#history = context.history ?? defaultHistory;
+    this.#now = context.now ?? Date.now;
     this.#logger = context.logger ?? silentLogger;
     this.#stats = context.stats ?? (() => this.#defaultStats());
     this.#decoder = new CommandDecoder({ maxLineBytes: this.#limits.maxLineBytes });
@@ -423,6 +441,10 @@ export class Session implements Subscriber {
         this.#reply(out + encodeEnd());
         return;
       }
+      case 'range':
+        return this.#range(command);
+      case 'after':
+        return this.#after(command.name, command.seq);
       case 'sub':
         return this.#subscribe(command.pattern, command.backlog ?? 0);
       case 'unsub': {
@@ -448,6 +470,57 @@ export class Session implements Subscriber {
     }
   }
 
+  /**
+   * v1.1 `RANGE` (docs/PROTOCOL.md, "History: RANGE"): relative times are
+   * resolved with the server's clock; the readings go out as `VAL` lines, cut
+   * with `MORE <ts>` past `maxRangeReply`, or as `BUCKET` lines; then `END`.
+   * One reply, never dropped, like `HIST`.
+   */
+  #range(command: Extract<Command, { kind: 'range' }>): void {
+    const now = this.#now();
+    const from = resolveTime(command.from, now);
+    const to = resolveTime(command.to, now);
+    if (from > to) return this.#error('bad-args', `from is after to (${String(from)} > ${String(to)})`);
+    const max = this.#limits.maxRangeReply;
+    const points = command.points;
+    if (points !== undefined && points > max) return this.#error('bad-args', `at most ${max} points`);
+    const sensor = this.#store.get(command.name);
+    if (sensor === undefined) return this.#error('not-found', command.name);
+    const name = sensor.name;
+    let out = '';
+    if (points !== undefined) {
+      this.#history.buckets(sensor, from, to, points, (start, count, min, maxValue, mean, first, last) => {
+        out += encodeBucketFields(name, start, count, min, maxValue, mean, first, last);
+      });
+    } else {
+      const { more } = this.#history.range(sensor, from, to, max, (ts, value, seq) => {
+        out += encodeValFields(name, value, ts, seq);
+      });
+      if (more !== undefined) out += encodeMore(more);
+    }
+    this.#reply(out + encodeEnd());
+  }
+
+  /**
+   * v1.1 `AFTER` (docs/PROTOCOL.md, "Resume: AFTER"): records where the next
+   * matching `SUB` resumes this sensor. A seq above the sensor's latest was
+   * not given by this server's numbering (it restarted and counts from 1
+   * again): the point is 0, everything held, and the reply says so.
+   */
+  #after(name: string, seq: number): void {
+    const sensor = this.#store.get(name);
+    if (sensor === undefined) return this.#error('not-found', name);
+    const resume = (this.#resume ??= new Map());
+    const max = this.#store.maxSensors;
+    // One point per existing sensor bounds them already; the check keeps the bound if sensors ever go away.
+    if (!resume.has(name) && resume.size >= max) {
+      return this.#error('bad-args', `at most ${max} resume points per connection`);
+    }
+    const point = seq > sensor.seq ? 0 : seq;
+    resume.set(name, point);
+    this.#reply(encodeOk('AFTER', `${name} ${String(point)}`));
+  }
+
   #subscribe(pattern: string, backlog: number): void {
     const max = this.#limits.maxSubscriptionsPerClient;
     if (!this.#hub.isSubscribed(this, pattern) && this.#hub.subscriptionsOf(this) >= max) {
@@ -455,23 +528,35 @@ export class Session implements Subscriber {
     }
     this.#reply(encodeOk('SUB', pattern));
     const count = Math.min(backlog, this.#limits.maxHistoryReply);
-    if (count > 0) this.#sendBacklog(pattern, count);
+    if (count > 0 || (this.#resume !== undefined && this.#resume.size > 0)) this.#sendBacklog(pattern, count);
     this.#hub.subscribe(this, pattern);
     this.#disarmIdle();
   }
 
   /**
-   * §2.2 SUB backlog: the recent readings of each matching sensor, before any
-   * live one. They are pushes: they count against the budget like live
-   * readings. Once one is refused, the rest are counted as dropped without
-   * being encoded, so a large backlog to a full client costs no more than
-   * walking the sensors.
+   * The SUB backlog: the recent readings of each matching sensor, before any
+   * live one; for a sensor with a resume point (v1.1 `AFTER`), the readings
+   * after that point instead, oldest first, at most `maxRangeReply`. The SUB
+   * uses up every point its pattern matches. They are pushes: they count
+   * against the budget like live readings. Once one is refused, the rest are
+   * counted as dropped without being encoded, so a large backlog to a full
+   * client costs no more than walking the sensors.
    */
   #sendBacklog(pattern: string, count: number): void {
     const match = compilePattern(pattern);
+    const resume = this.#resume;
     let refused = 0;
     for (const sensor of this.#store) {
       if (!match(sensor.name)) continue;
+      const point = resume?.get(sensor.name);
+      if (point !== undefined) {
+        this.#history.after(sensor, point, this.#limits.maxRangeReply, (ts, value, seq) => {
+          if (refused > 0) refused++;
+          else if (!this.push(encodePubFields(sensor.name, value, ts, seq))) refused = 1; // push() counted it
+        });
+        continue;
+      }
+      if (count === 0) continue;
       if (refused > 0) {
         refused += Math.min(count, sensor.size);
         continue;
@@ -481,6 +566,7 @@ export class Session implements Subscriber {
         else if (!this.push(encodePubFields(sensor.name, value, ts, seq))) refused = 1; // push() counted it
       });
     }
+    if (resume !== undefined) for (const name of resume.keys()) if (match(name)) resume.delete(name);
     if (refused > 1) {
       this.dropped += refused - 1;
       this.#counters.pushesDropped += refused - 1;
@@ -718,6 +804,7 @@ function pickLimits(o: Readonly<SessionLimits>): SessionLimits {
     drainTimeoutMs: o.drainTimeoutMs,
     idleTimeoutMs: o.idleTimeoutMs,
     maxHistoryReply: o.maxHistoryReply,
+    maxRangeReply: o.maxRangeReply,
     closeGraceMs: o.closeGraceMs,
     maxOutboundBytes: o.maxOutboundBytes,
   };

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { SensorStore, type Sensor } from './store.js';
 
@@ -171,5 +172,24 @@ describe('SensorStore', () => {
   it('validates its options', () => {
     expect(() => new SensorStore({ historyCapacity: 0 })).toThrow(RangeError);
     expect(() => new SensorStore({ maxSensors: -1 })).toThrow(RangeError);
+  });
+});
+
+describe('Sensor.timeOrdered', () => {
+  it('tells whether the timestamps held never go back, as the ring turns over', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 20 }),
+        (stamps, capacity) => {
+          const store = new SensorStore({ historyCapacity: capacity });
+          for (const ts of stamps) {
+            const sensor = store.ingest('s', 1, ts, -1)!;
+            const held = sensor.history().map((r) => r.timestampMs);
+            expect(sensor.timeOrdered).toBe(held.every((t, i) => i === 0 || held[i - 1]! <= t));
+          }
+        },
+      ),
+    );
   });
 });

@@ -43,6 +43,8 @@ export class Sensor {
   readonly #timestamps: Float64RingBuffer;
   #pollReply = '';
   #pollReplySeq = -1;
+  /** Seq of the latest reading stored with a timestamp below the one before it (0: none). */
+  #disorderSeq = 0;
 
   /** @internal Created by {@link SensorStore}. */
   constructor(name: string, id: number, historyCapacity: number, totals: LossCounts) {
@@ -78,12 +80,24 @@ export class Sensor {
 
   /** @internal Stores one reading; returns its server seq. Allocation-free. */
   append(value: number, timestampMs: number): number {
+    if (timestampMs < this.lastTimestampMs) this.#disorderSeq = this.seq + 1;
     const seq = ++this.seq;
     this.lastValue = value;
     this.lastTimestampMs = timestampMs;
     this.#values.push(value);
     this.#timestamps.push(timestampMs);
     return seq;
+  }
+
+  /**
+   * Whether the history held now is in timestamp order: no reading has a
+   * timestamp below the one before it (readings arrive in seq order, and a
+   * sender's timestamps may go back). Then seq order is (timestamp, seq)
+   * order, and a time can be found by binary search.
+   */
+  get timeOrdered(): boolean {
+    // The oldest held reading is at or after the latest one out of order: the pair it broke is gone.
+    return this.seq - this.#values.size + 1 >= this.#disorderSeq;
   }
 
   /** Value of the history entry at `index` (0 = oldest held, -1 = newest), or undefined. */
