@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseReaderArgs, UsageError, type ReaderArgs } from './args.js';
+import { connectTimeoutMs, parseReaderArgs, UsageError, type ReaderArgs } from './args.js';
 
 const run = (argv: string[], env: Record<string, string> = {}): ReaderArgs => {
   const command = parseReaderArgs(argv, env);
@@ -60,6 +60,20 @@ describe('parseReaderArgs', () => {
     expect(run([]).output).toBeUndefined();
   });
 
+  it('takes --connect-timeout in seconds, 0 meaning for ever, and leaves it undefined when not given', () => {
+    expect(run(['--connect-timeout', '2.5']).connectTimeoutMs).toBe(2500);
+    expect(run(['--connect-timeout', '0']).connectTimeoutMs).toBe(0);
+    expect(run(['--connect-timeout', '0.0001']).connectTimeoutMs).toBe(1); // short, but not for ever
+    expect(run([]).connectTimeoutMs).toBeUndefined();
+  });
+
+  it('waits for ever by default on a terminal and 10 s otherwise, unless told', () => {
+    expect(connectTimeoutMs(undefined, true)).toBe(0);
+    expect(connectTimeoutMs(undefined, false)).toBe(10_000);
+    expect(connectTimeoutMs(3000, true)).toBe(3000);
+    expect(connectTimeoutMs(0, false)).toBe(0);
+  });
+
   it.each([
     [['--bogus'], /^unknown option --bogus$/],
     [['--frobnicate'], /^unknown option --frobnicate$/],
@@ -79,6 +93,9 @@ describe('parseReaderArgs', () => {
     [['--y-max', 'top'], /--y-max must be a number/],
     [['--plain', '--csv'], /choose one of --plain and --csv/],
     [['--count', '0'], /--count must be between 1/],
+    [['--connect-timeout', 'soon'], /--connect-timeout \(seconds\) must be a number \(got 'soon'\)/],
+    [['--connect-timeout=-1'], /--connect-timeout must be between 0 and 86400 seconds \(got -1\)/],
+    [['--connect-timeout', '1e6'], /--connect-timeout must be between 0 and 86400 seconds/],
   ])('rejects %j with a one-line usage error', (argv, message) => {
     let caught: unknown;
     try {

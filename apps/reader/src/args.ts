@@ -31,6 +31,8 @@ export interface ReaderArgs {
   /** Stop after printing this many readings (plain and CSV output). */
   readonly count: number | undefined;
   readonly backlog: number;
+  /** `--connect-timeout` in ms (0 = wait for ever), or `undefined` when not given: see {@link connectTimeoutMs}. */
+  readonly connectTimeoutMs: number | undefined;
 }
 
 export type ReaderCommand =
@@ -40,6 +42,21 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7330;
 /** The seed's lector keeps the last 20 values. */
 export const DEFAULT_WINDOW = 20;
+/** How long a reader whose stdout is not a terminal waits for the server, so that a script fails instead of hanging. */
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+
+/**
+ * The connect timeout to use, in ms, 0 meaning for ever: the one given, else
+ * for ever on a terminal (someone is watching) and
+ * {@link DEFAULT_CONNECT_TIMEOUT_SECONDS} otherwise.
+ *
+ * @example
+ * ```ts
+ * connectTimeoutMs(undefined, process.stdout.isTTY === true); // 0 on a terminal, 10000 in a pipe
+ * ```
+ */
+export const connectTimeoutMs = (given: number | undefined, stdoutIsTerminal: boolean): number =>
+  given ?? (stdoutIsTerminal ? 0 : DEFAULT_CONNECT_TIMEOUT_SECONDS * 1000);
 
 const integer = (text: string, what: string, min: number, max: number): number => {
   if (!/^\d+$/.test(text.trim())) throw new UsageError(`${what} must be a whole number (got '${text}')`);
@@ -86,6 +103,7 @@ const OPTIONS = {
   plain: { type: 'boolean' },
   csv: { type: 'boolean' },
   count: { type: 'string', short: 'n' },
+  'connect-timeout': { type: 'string' },
 } as const;
 
 /** node:util's parse errors span several lines; say the same in one, with a likely fix for a typo. */
@@ -182,8 +200,30 @@ export function parseReaderArgs(
   const output: Output | undefined = values.csv ? 'csv' : values.plain ? 'plain' : undefined;
   const count = values.count === undefined ? undefined : integer(values.count, '--count', 1, Number.MAX_SAFE_INTEGER);
   const backlog = values.backlog === undefined ? 0 : integer(values.backlog, '--backlog', 0, 1_000_000);
+  let connectTimeoutMs: number | undefined;
+  if (values['connect-timeout'] !== undefined) {
+    const seconds = finite(values['connect-timeout'], '--connect-timeout (seconds)');
+    if (seconds < 0 || seconds > 86_400) {
+      throw new UsageError(`--connect-timeout must be between 0 and 86400 seconds (got ${values['connect-timeout']})`);
+    }
+    connectTimeoutMs = seconds === 0 ? 0 : Math.max(1, Math.round(seconds * 1000)); // a tiny wait is not for ever
+  }
 
-  return { kind: 'run', host, port, pollIntervalMs, patterns, sensors, window, yMin, yMax, output, count, backlog };
+  return {
+    kind: 'run',
+    host,
+    port,
+    pollIntervalMs,
+    patterns,
+    sensors,
+    window,
+    yMin,
+    yMax,
+    output,
+    count,
+    backlog,
+    connectTimeoutMs,
+  };
 }
 
 /**
@@ -214,6 +254,9 @@ Options:
       --plain              print one line per reading instead of drawing (the default when stdout is not a terminal)
       --csv                print CSV: time,sensor,value,seq
   -n, --count <n>          exit after printing n readings (plain and CSV output)
+      --connect-timeout <s>
+                           exit 1 if the server has not answered within <s> seconds of the start; 0 waits
+                           for ever (default: for ever on a terminal, ${DEFAULT_CONNECT_TIMEOUT_SECONDS} s otherwise)
   -h, --help               show this help
   -v, --version            show the version
 

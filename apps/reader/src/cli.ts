@@ -5,7 +5,15 @@
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { createClient, type OpcClient } from '@opc-lite/reader-client';
-import { helpText, parseReaderArgs, UsageError, type ReaderArgs, type ReaderCommand } from './args.js';
+import {
+  connectTimeoutMs,
+  helpText,
+  parseReaderArgs,
+  UsageError,
+  type ReaderArgs,
+  type ReaderCommand,
+} from './args.js';
+import { ConnectDeadline } from './connect-deadline.js';
 import { runReaderDashboard } from './dashboard.js';
 import { runFeed } from './feed.js';
 import { CSV_HEADER, formatCsv, formatPlain } from './format.js';
@@ -51,6 +59,12 @@ async function runPlain(args: ReaderArgs, csv: boolean, signal: AbortSignal, sto
   // The server may not be up yet, or may restart: wait for it, retrying with backoff.
   const client = createClient({ host: args.host, port: args.port, reconnect: true, signal });
   reportConnection(client);
+  const deadline = new ConnectDeadline({
+    server: `${args.host}:${args.port}`,
+    timeoutMs: connectTimeoutMs(args.connectTimeoutMs, process.stdout.isTTY === true),
+    onExpire: (error) => fail(error.message, 1),
+  });
+  client.on('connect', () => deadline.connected());
   if (csv) process.stdout.write(CSV_HEADER);
   let printed = 0;
   let lastPollError = '';
@@ -60,6 +74,7 @@ async function runPlain(args: ReaderArgs, csv: boolean, signal: AbortSignal, sto
       {
         ...args,
         signal,
+        onAnswer: () => deadline.answered(),
         onPollError: (error, sensor) => {
           // A missing sensor or a dropped connection repeats every tick: say it once.
           const text = `${sensor}: ${describe(error)}`;
@@ -77,6 +92,7 @@ async function runPlain(args: ReaderArgs, csv: boolean, signal: AbortSignal, sto
       },
     );
   } finally {
+    deadline.cancel();
     await client.close();
   }
 }

@@ -3,11 +3,14 @@
  * dashboard on a screen of its own, fed by a reconnecting client.
  */
 import { createClient } from '@opc-lite/reader-client';
-import type { ReaderArgs } from './args.js';
+import { connectTimeoutMs, type ReaderArgs } from './args.js';
+import { ConnectDeadline, type ConnectTimeoutError } from './connect-deadline.js';
 
 /**
  * Runs the dashboard until q / Ctrl-C or the signal aborts; the terminal is
- * restored before it resolves.
+ * restored before it resolves. With `--connect-timeout`, a server whose
+ * connection is not up in time closes the dashboard and rejects with a
+ * {@link ConnectTimeoutError} (the dashboard itself shows whether data comes).
  *
  * @example
  * ```ts
@@ -32,9 +35,21 @@ export async function runReaderDashboard(args: ReaderArgs, signal: AbortSignal):
   });
   const onAbort = (): void => dashboard.destroy();
   signal.addEventListener('abort', onAbort, { once: true });
+  let timedOut: ConnectTimeoutError | undefined;
+  const deadline = new ConnectDeadline({
+    server: `${args.host}:${args.port}`,
+    timeoutMs: connectTimeoutMs(args.connectTimeoutMs, true),
+    onExpire: (error) => {
+      timedOut = error;
+      dashboard.destroy();
+    },
+  });
+  client.on('connect', () => deadline.answered());
   try {
     await dashboard.done;
+    if (timedOut !== undefined) throw timedOut;
   } finally {
+    deadline.cancel();
     signal.removeEventListener('abort', onAbort);
     dashboard.destroy();
     await client.close();

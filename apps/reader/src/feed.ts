@@ -4,7 +4,7 @@
  * subscriptions. Both modes hand each reading to one callback, so the plain
  * printer and the dashboard are fed the same way.
  */
-import { pollEvery, type OpcClient } from '@opc-lite/reader-client';
+import { pollEvery, ProtocolError, type OpcClient } from '@opc-lite/reader-client';
 import type { PrintedReading } from './format.js';
 
 export interface FeedOptions {
@@ -15,6 +15,8 @@ export interface FeedOptions {
   readonly signal: AbortSignal;
   /** Called for a failed poll (server gone, sensor unknown); the feed carries on. */
   readonly onPollError?: (error: unknown, sensor: string) => void;
+  /** Called when the server answers: a subscription confirmed, a poll answered (a reading or an `ERR`). */
+  readonly onAnswer?: () => void;
 }
 
 /**
@@ -35,7 +37,9 @@ export async function runFeed(
   if (options.pollIntervalMs === undefined) {
     await Promise.all(
       options.patterns.map(async (pattern) => {
-        for await (const r of client.subscribe(pattern, { backlog: options.backlog, signal })) {
+        const subscription = client.subscribe(pattern, { backlog: options.backlog, signal });
+        subscription.ready.then(options.onAnswer, () => undefined);
+        for await (const r of subscription) {
           onReading(r);
         }
       }),
@@ -52,9 +56,13 @@ export async function runFeed(
       signal,
       // A tick with no server to ask (yet, or for now) is skipped without a word: the client reports its state.
       onMiss: (sensor, error) => {
+        if (error instanceof ProtocolError) options.onAnswer?.(); // `ERR not-found` is an answer
         if (error !== undefined) options.onPollError?.(error, sensor);
       },
     },
-    onReading,
+    (reading) => {
+      options.onAnswer?.();
+      onReading(reading);
+    },
   );
 }

@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ const SENSOR = fileURLToPath(new URL('../../sensor/bin/opc-sensor.js', import.me
 let server: OpcServer;
 let port: number;
 const children: ChildProcess[] = [];
+const silentSockets: Socket[] = [];
 
 beforeEach(async () => {
   server = createOpcServer({ port: 0 });
@@ -147,6 +149,75 @@ describe('opc-reader --plain', () => {
     expect(reader.stderr().trim().split('\n')).toEqual([
       "opc-reader: the poll interval (seconds) must be a number (got 'soon') (see 'opc-reader --help')",
     ]);
+  });
+});
+
+describe('opc-reader --connect-timeout', () => {
+  /** A port nothing listens on: bound by the system, then released (connecting to it is refused at once). */
+  async function closedPort(): Promise<number> {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const { port: free } = probe.address() as AddressInfo;
+    probe.close();
+    await once(probe, 'close');
+    return free;
+  }
+
+  it('exits 1 with one line when nothing accepts the connection in time, after retrying', async () => {
+    const refused = await closedPort();
+    const reader = run(READER, ['--port', String(refused), '--plain', '--connect-timeout', '0.3']);
+    expect(await reader.exit).toBe(1);
+    expect(reader.stdout()).toBe('');
+    expect(reader.stderr().trim().split('\n')).toEqual([
+      `opc-reader: waiting for the server at 127.0.0.1:${refused}`,
+      `opc-reader: could not connect to 127.0.0.1:${refused} within 0.3 s (is opc-server running there? ` +
+        '--connect-timeout sets how long to wait, 0 for ever)',
+    ]);
+  });
+
+  it.each([
+    ['subscribing', ['--sub', '*']],
+    ['polling', ['--interval', '0.05']],
+  ])('exits 1 when a server accepts the connection but never answers (%s)', async (_mode, flags) => {
+    const silent = createServer((socket) => silentSockets.push(socket)); // accepts, never writes
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const { port: silentPort } = silent.address() as AddressInfo;
+      const reader = run(READER, ['--port', String(silentPort), ...flags, '--plain', '--connect-timeout', '0.3']);
+      expect(await reader.exit).toBe(1);
+      expect(reader.stderr().trim().split('\n').at(-1)).toBe(
+        `opc-reader: the server at 127.0.0.1:${silentPort} accepted the connection but did not answer within 0.3 s ` +
+          '(is it an opc-lite server?)',
+      );
+    } finally {
+      for (const socket of silentSockets.splice(0)) socket.destroy();
+      silent.close();
+    }
+  });
+
+  it('keeps reading past the timeout once the server has answered', async () => {
+    // 12 polls 50 ms apart take longer than the 0.2 s timeout: the reader only gets there if the answer stopped it.
+    const reader = run(READER, [
+      '127.0.0.1',
+      String(port),
+      '0.05',
+      '--plain',
+      '--count',
+      '12',
+      '--connect-timeout',
+      '0.2',
+    ]);
+    expect(await reader.exit).toBe(0);
+    const times = reader
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => Date.parse(line.split(' ')[0]!));
+    expect(times).toHaveLength(12);
+    expect(times.at(-1)! - times[0]!).toBeGreaterThan(200);
+    expect(reader.stderr()).toBe('');
   });
 });
 
