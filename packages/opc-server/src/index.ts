@@ -1,6 +1,6 @@
 /**
  * @opc-lite/opc-server — the opc-lite telemetry hub as a library: UDP ingest,
- * TCP queries and push subscriptions on one port number (DESIGN §2–§3), plus
+ * TCP queries and push subscriptions on one port number (docs/PROTOCOL.md, docs/ARCHITECTURE.md), plus
  * the transport-free core it is built from (store, hub, session).
  *
  * @packageDocumentation

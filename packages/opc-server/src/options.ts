@@ -1,6 +1,6 @@
 /**
  * Server options: their types, their defaults (one frozen {@link DEFAULTS})
- * and their validation (§3 "Limits, all configurable, with documented
+ * and their validation (PROTOCOL.md "Limits": all configurable, with documented
  * defaults").
  */
 

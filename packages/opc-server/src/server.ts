@@ -1,5 +1,5 @@
 /**
- * The server (§3): one UDP socket and one TCP listener on the same port
+ * The server: one UDP socket and one TCP listener on the same port
  * number, around the transport-free core (store, hub, sessions).
  *
  * UDP datagrams go straight from the socket's `'message'` event into
@@ -279,7 +279,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     try {
       parseDatagram(msg, this.#sink, this.#parseOptions);
     } catch (err) {
-      // §2.1: no input may crash the server. parseDatagram does not throw; this guards the rest of the path.
+      // No input may crash the server (PROTOCOL.md "UDP ingest": a bad line is dropped and counted).
+      // parseDatagram does not throw; this guards the rest of the path.
       this.#socketError(err, 'datagram handling failed');
     } finally {
       this.#datagramFrom = undefined;
@@ -334,7 +335,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     return session;
   }
 
-  /** §2.2 `server-busy`: one line, then the connection is closed. */
+  /** `ERR server-busy` (PROTOCOL.md "Errors"): one line, then the connection is closed. */
   #refuseBusy(stream: Duplex, remote: string): void {
     this.#counters.clientsRejected++;
     this.#logger.warn({ remote, maxClients: this.#options.maxClients }, 'client refused: server busy');
@@ -418,7 +419,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     }
   }
 
-  /** §3: request SO_RCVBUF, report what the kernel granted (Linux doubles it and caps it at net.core.rmem_max). */
+  /** Requests SO_RCVBUF and reports what the kernel granted (Linux doubles it and caps it at net.core.rmem_max). */
   #setRecvBuffer(udp: dgram.Socket): number {
     const requested = this.#options.recvBufferBytes;
     if (requested > 0) {

@@ -1,5 +1,5 @@
 /**
- * One TCP client (§2.2), over any duplex stream: a socket in the server, an
+ * One TCP client (PROTOCOL.md "TCP commands and replies"), over any duplex stream: a socket in the server, an
  * in-memory pair in tests.
  *
  * How it works: incoming bytes go through a {@link CommandDecoder}; each
@@ -10,7 +10,7 @@
  * the turn has read every client that sent something, so the replies of many
  * clients go out together.
  *
- * Backpressure (§3 "Slow consumers"): the bytes pending for a client are the
+ * Backpressure (PROTOCOL.md "Limits"): the bytes pending for a client are the
  * stream's `writableLength` plus what is not flushed yet. A push that would
  * take them past `outboundBudgetBytes` is dropped and counted (replies to
  * commands are never dropped; the subscriber sees a seq jump). When
@@ -407,7 +407,7 @@ export class Session implements Subscriber {
     this.#counters.commands++;
     switch (command.kind) {
       case 'poll': {
-        // §2.2 legacy poll: the latest value of sensor `default`, or `nan`.
+        // PROTOCOL.md "Legacy poll: n": the latest value of sensor `default`, or `nan`.
         this.#counters.polls++;
         this.#reply(this.#store.get(DEFAULT_SENSOR)?.pollReply() ?? NO_READING_REPLY);
         return;
@@ -573,7 +573,7 @@ export class Session implements Subscriber {
     }
   }
 
-  /** `ERR <code> <detail>`; the codes of §2.2's closing list end the connection after the line. */
+  /** `ERR <code> <detail>`; the closing codes (PROTOCOL.md "Errors") end the connection after the line. */
   #error(code: ErrorCode, detail: string): void {
     this.#counters.commandErrors++;
     if (closes(code)) this.#closeWith(code, detail, code as SessionCloseReason);
@@ -623,7 +623,7 @@ export class Session implements Subscriber {
     if (this.#closing) return;
     const stream = this.#stream;
     if (!this.#awaitingDrain && stream.writableLength === 0) return; // caught up without a 'drain' event
-    // §3: a client that does not drain within drainTimeoutMs is disconnected with ERR slow-consumer.
+    // A client that does not drain within drainTimeoutMs is disconnected with ERR slow-consumer.
     this.#disconnectSlow('output buffer full');
   };
 
@@ -773,7 +773,7 @@ export class Session implements Subscriber {
   }
 }
 
-/** §2.2: the errors after which the server closes the connection (the protocol's closed list). */
+/** PROTOCOL.md "Errors": the errors after which the server closes the connection (the protocol's closed list). */
 function closes(code: ErrorCode): boolean {
   return CLOSING_ERROR_CODES.has(code);
 }

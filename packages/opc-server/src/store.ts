@@ -1,6 +1,6 @@
 /**
- * The sensor store: the latest reading and a bounded history per sensor (§3
- * "Store").
+ * The sensor store: the latest reading and a bounded history per sensor (ARCHITECTURE.md
+ * "How a reading flows").
  *
  * How it works: a `Map` from sensor name to a {@link Sensor}. Each sensor
  * keeps two column ring buffers (value, timestamp), each one `Float64Array`
@@ -25,7 +25,7 @@ import { LossTracker, type LossCounts } from './loss.js';
  * ```
  */
 export class Sensor {
-  /** The sensor name (§2: 1 to 128 bytes of `A-Z a-z 0-9 _ . - /`). */
+  /** The sensor name (PROTOCOL.md "Readings, names and numbers": 1 to 128 bytes of `A-Z a-z 0-9 _ . - /`). */
   readonly name: string;
   /** Index in creation order, from 0 (dense: usable as an array index). */
   readonly id: number;
@@ -57,7 +57,7 @@ export class Sensor {
   }
 
   /**
-   * The legacy `n` poll's reply for the latest reading (§2.2), encoded once
+   * The legacy `n` poll's reply for the latest reading (PROTOCOL.md "TCP commands and replies"), encoded once
    * per reading however many clients poll it.
    */
   pollReply(): string {
