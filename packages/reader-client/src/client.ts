@@ -10,19 +10,30 @@
  * requests written on it are rejected with a {@link ConnectionError}; with
  * `reconnect`, the client waits an exponential, jittered backoff, connects
  * again, writes the requests issued meanwhile and subscribes again every live
- * subscription (backlog 0: a seq jump in the readings shows what was missed).
+ * subscription, resuming each from the last seq it saw of each sensor
+ * (`AFTER` lines before the `SUB`, docs/PROTOCOL.md "Resume: AFTER"), so that
+ * nothing the server still holds is missed and nothing is repeated.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { encodeCommand, isValidName, isValidPattern, ReplyDecoder } from '@opc-lite/protocol';
-import type { Command, Reading, Reply, SensorSummary } from '@opc-lite/protocol';
+import {
+  encodeCommand,
+  formatTimeArg,
+  isValidName,
+  isValidPattern,
+  MAX_RANGE_POINTS,
+  parseTimeArg,
+  ProtocolError,
+  ReplyDecoder,
+} from '@opc-lite/protocol';
+import type { Command, Reading, Reply, SensorSummary, TimeArg } from '@opc-lite/protocol';
 import { abortReason, ConnectionError, TimeoutError, toError, UnexpectedReplyError } from './errors.js';
 import { Fifo } from './fifo.js';
 import { backoffDelayMs, checkNumber, resolveOptions } from './options.js';
 import type { ConnectOptions, ResolvedOptions } from './options.js';
 import { describeReply, errorFromReply, PendingRequest } from './request.js';
-import type { Expect, StatsRecord } from './request.js';
+import type { Expect, RangeBuckets, RangeReadings, StatsRecord } from './request.js';
 import { Subscription } from './subscription.js';
 import type { SubscribeOptions, SubscriptionHost } from './subscription.js';
 
@@ -40,6 +51,33 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Overrides the client's `requestTimeoutMs` for this call. */
   timeoutMs?: number;
+}
+
+/**
+ * A time for {@link OpcClient.range}: a Unix epoch millisecond or a `Date`;
+ * a string as `RANGE` writes it (`'-15m'`, `'-7d'`, `'now'`, `'1764316800125'`);
+ * or a `TimeArg`. Relative times are resolved by the server, with its clock.
+ *
+ * @example
+ * ```ts
+ * const from: TimeInput = '-6h';
+ * const to: TimeInput = new Date();
+ * ```
+ */
+export type TimeInput = number | Date | string | TimeArg;
+
+/**
+ * Options of {@link OpcClient.range}: with `points`, the server answers
+ * buckets instead of readings.
+ *
+ * @example
+ * ```ts
+ * const { buckets } = await client.range('ramp', '-1h', 'now', { points: 60, timeoutMs: 5000 });
+ * ```
+ */
+export interface RangeOptions extends RequestOptions {
+  /** Equal-width buckets over the span, 1 to 100 000 (and at most the server's `maxRangeReply`). */
+  points?: number | undefined;
 }
 
 /**
@@ -245,6 +283,85 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
   }
 
   /**
+   * The readings of a sensor between two times, inclusive, in (timestamp,
+   * seq) order (`RANGE`, protocol v1.1). The server caps one reply (its
+   * `maxRangeReply`): then `more` is the timestamp to continue from, and
+   * {@link rangeAll} follows it for you. With `points`, the span is cut into
+   * that many equal buckets and the non-empty ones are returned, each with
+   * count, min, max, mean, first and last value. Rejects with a RangeError
+   * for a bad name, time or points, and with a `ProtocolError` (`not-found`,
+   * or `bad-args` when `from` is after `to` on the server's clock).
+   *
+   * @example
+   * ```ts
+   * const { readings, more } = await client.range('ramp', '-15m', 'now');
+   * const { buckets } = await client.range('ramp', Date.now() - 86_400_000, Date.now(), { points: 24 });
+   * ```
+   */
+  range(
+    name: string,
+    from: TimeInput,
+    to: TimeInput,
+    options?: RequestOptions & { points?: undefined },
+  ): Promise<RangeReadings>;
+  range(
+    name: string,
+    from: TimeInput,
+    to: TimeInput,
+    options: RequestOptions & { points: number },
+  ): Promise<RangeBuckets>;
+  range(name: string, from: TimeInput, to: TimeInput, options?: RangeOptions): Promise<RangeReadings | RangeBuckets>;
+  range(
+    name: string,
+    from: TimeInput,
+    to: TimeInput,
+    options: RangeOptions = {},
+  ): Promise<RangeReadings | RangeBuckets> {
+    let command: Command;
+    try {
+      const bad = checkName(name) ?? (options.points === undefined ? undefined : checkPoints(options.points));
+      if (bad) throw bad;
+      command = { kind: 'range', name, from: toTimeArg('from', from), to: toTimeArg('to', to), points: options.points };
+    } catch (error) {
+      return Promise.reject(toError(error));
+    }
+    return this.#request<RangeReadings | RangeBuckets>(
+      command,
+      options.points === undefined ? 'range' : 'buckets',
+      options,
+    );
+  }
+
+  /**
+   * Every reading of a sensor between two times, as an async iterable: one
+   * `RANGE` after another, each continuing where the server cut the last
+   * (its `MORE`), so that nothing is repeated or skipped. Each request has
+   * its own timeout; the signal stops the whole walk. A relative `to` is
+   * resolved again by every request, so the end moves with the server's
+   * clock; give an absolute time for a fixed one.
+   *
+   * @example
+   * ```ts
+   * for await (const r of client.rangeAll('ramp', '-7d', 'now')) console.log(r.timestampMs, r.value);
+   * ```
+   */
+  async *rangeAll(
+    name: string,
+    from: TimeInput,
+    to: TimeInput,
+    options: RequestOptions = {},
+  ): AsyncGenerator<Reading, void, undefined> {
+    const end = toTimeArg('to', to);
+    let start = toTimeArg('from', from);
+    for (;;) {
+      const { readings, more } = await this.range(name, start, end, { ...options, points: undefined });
+      yield* readings;
+      if (more === undefined) return;
+      start = { kind: 'at', ms: more };
+    }
+  }
+
+  /**
    * The server's counters (`STATS`): numbers where the value is numeric,
    * else strings.
    *
@@ -443,6 +560,25 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
     });
   }
 
+  /** One `AFTER <name> <seq>` per sensor the subscription has seen (docs/PROTOCOL.md, "Resume: AFTER"). */
+  #sendResume(sub: Subscription): void {
+    for (const [name, seq] of sub.resumePoints()) {
+      const onDone = (reply: Reply): void => {
+        if (reply.kind !== 'ok') return;
+        // `OK AFTER <name> <seq>`: a lower seq (0) means the server numbers this sensor from 1 again.
+        const given = Number(reply.detail.slice(reply.detail.lastIndexOf(' ') + 1));
+        if (Number.isInteger(given) && given < seq) sub.rewind(name, given);
+      };
+      this.#internal({ kind: 'after', name, seq }, 'ok', onDone).catch((error: unknown) => {
+        // The server has no such sensor (it restarted), or no AFTER (a v1 server): its seqs start afresh.
+        if (error instanceof ProtocolError && (error.code === 'not-found' || error.code === 'unknown-command')) {
+          sub.rewind(name, undefined);
+        }
+        // Anything else (a dropped connection, a server's limit): keep the seq; duplicates are still dropped.
+      });
+    }
+  }
+
   #patternInUse(pattern: string): boolean {
     for (const other of this.#subscriptions) if (other.pattern === pattern && !other.ended) return true;
     return false;
@@ -571,8 +707,11 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
       this.#write(request);
     }
     for (const sub of this.#subscriptions) {
-      sub.resetSeqs();
-      if (!sub.ended) this.#sendSub(sub, sub.confirmed ? 0 : sub.backlog);
+      sub.suspend();
+      if (sub.ended) continue;
+      // Resume each sensor from the last seq seen, then subscribe: the server sends what was missed first.
+      this.#sendResume(sub);
+      this.#sendSub(sub, sub.confirmed ? 0 : sub.backlog);
     }
   }
 
@@ -588,7 +727,7 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
     if (reply.kind === 'pub') {
       const reading = reply.reading;
       for (const sub of this.#subscriptions) {
-        if (sub.confirmed && sub.matches(reading.name)) sub.deliver(reading);
+        if (sub.live && sub.matches(reading.name)) sub.deliver(reading);
       }
       return;
     }
@@ -686,6 +825,36 @@ function checkPattern(pattern: unknown): Error | undefined {
     return new RangeError(`invalid pattern ${JSON.stringify(pattern)}: 1 to 128 of A-Z a-z 0-9 _ . - / *`);
   }
   return undefined;
+}
+
+function checkPoints(value: unknown): Error | undefined {
+  if (typeof value !== 'number') return new TypeError(`points must be a number, got ${typeof value}`);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_RANGE_POINTS) {
+    return new RangeError(`points must be an integer in 1..${MAX_RANGE_POINTS}, got ${value}`);
+  }
+  return undefined;
+}
+
+/** A {@link TimeInput} as the wire's `TimeArg`; throws a TypeError or RangeError naming the argument. */
+function toTimeArg(what: string, input: TimeInput): TimeArg {
+  let arg: TimeArg | undefined;
+  if (typeof input === 'number') arg = { kind: 'at', ms: input };
+  else if (input instanceof Date) arg = { kind: 'at', ms: input.getTime() };
+  else if (typeof input === 'string') {
+    arg = parseTimeArg(input);
+    if (arg === undefined) {
+      throw new RangeError(
+        `${what} ${JSON.stringify(input)} is not a time: epoch ms, 'now', or -<n><unit> with unit ms, s, m, h or d`,
+      );
+    }
+  } else if (typeof input === 'object' && input !== null) arg = input;
+  else throw new TypeError(`${what} must be a number, a Date, a string or a TimeArg, got ${typeof input}`);
+  try {
+    formatTimeArg(arg); // the same checks the encoder makes, with the argument's name
+  } catch (error) {
+    throw new RangeError(`${what}: ${(error as Error).message}`, { cause: error });
+  }
+  return arg;
 }
 
 function checkCount(name: string, value: unknown, min: number): Error | undefined {

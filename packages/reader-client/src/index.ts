@@ -4,7 +4,7 @@
  * lives in the `./tui` subpath, so this entry never loads blessed.
  */
 export { connect, createClient, OpcClient } from './client.js';
-export type { ConnectionState, OpcClientEvents, RequestOptions } from './client.js';
+export type { ConnectionState, OpcClientEvents, RangeOptions, RequestOptions, TimeInput } from './client.js';
 export { pollOnce } from './poll-once.js';
 export type { PollOnceOptions } from './poll-once.js';
 export { pollEvery } from './poll-loop.js';
@@ -14,6 +14,6 @@ export type { SubscribeOptions } from './subscription.js';
 export { backoffDelayMs, DEFAULTS, RECONNECT_DEFAULTS } from './options.js';
 export type { ConnectOptions, ReconnectOptions } from './options.js';
 export { ConnectionError, TimeoutError, UnexpectedReplyError } from './errors.js';
-export type { StatsRecord } from './request.js';
+export type { RangeBuckets, RangeReadings, StatsRecord } from './request.js';
 export { ProtocolError } from '@opc-lite/protocol';
-export type { Reading, SensorSummary } from '@opc-lite/protocol';
+export type { Bucket, Reading, SensorSummary, TimeArg, TimeUnit } from '@opc-lite/protocol';

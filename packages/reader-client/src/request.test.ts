@@ -56,4 +56,35 @@ describe('PendingRequest', () => {
     expect(request.accept(decodeReplyLine('SENSOR a 1 1000 0.5'))).toBe('more');
     expect(request.accept(decodeReplyLine('END'))).toBe('done');
   });
+
+  it('collects a RANGE reply into readings and the MORE that cut it', async () => {
+    const { request, steps } = feed('range', ['VAL a 1 1000 1', 'VAL a 2 2000 2', 'MORE 3000', 'END']);
+    expect(steps).toEqual(['more', 'more', 'more', 'done']);
+    expect(await request.promise).toEqual({
+      readings: [
+        { name: 'a', value: 1, timestampMs: 1000, seq: 1 },
+        { name: 'a', value: 2, timestampMs: 2000, seq: 2 },
+      ],
+      more: 3000,
+    });
+    expect(await feed('range', ['END']).request.promise).toEqual({ readings: [], more: undefined });
+  });
+
+  it('collects a RANGE with points into buckets', async () => {
+    const { request } = feed('buckets', ['BUCKET a 0 2 1 3 2 1 3', 'END']);
+    expect(await request.promise).toEqual({
+      buckets: [{ name: 'a', startMs: 0, count: 2, min: 1, max: 3, mean: 2, first: 1, last: 3 }],
+    });
+  });
+
+  it.each<[Expect, string[]]>([
+    ['range', ['MORE 1', 'VAL a 1 1000 1']],
+    ['range', ['MORE 1', 'MORE 2']],
+    ['range', ['BUCKET a 0 2 1 3 2 1 3']],
+    ['buckets', ['VAL a 1 1000 1']],
+  ])('reports a %s reply out of order as a mismatch: %j', async (kind, lines) => {
+    const { request, steps } = feed(kind, lines);
+    expect(steps.at(-1)).toBe('mismatch');
+    await expect(request.promise).rejects.toBeInstanceOf(UnexpectedReplyError);
+  });
 });

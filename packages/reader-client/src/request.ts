@@ -5,17 +5,46 @@
  * The server answers commands in order, so the client keeps its requests in a
  * FIFO and hands every reply line that is not a `PUB` push to the oldest one.
  * A request knows which lines may answer it: one line for `n`, `PING`, `GET`,
- * `SUB`, `UNSUB` and `QUIT`; a run of lines closed by `END` for `LIST`, `HIST`
- * and `STATS`. An `ERR` line answers any request. A request that timed out or
+ * `SUB`, `UNSUB`, `AFTER` and `QUIT`; a run of lines closed by `END` for
+ * `LIST`, `HIST`, `RANGE` and `STATS`. An `ERR` line answers any request. A request that timed out or
  * was aborted stays in the FIFO, settled, and still consumes its reply, so the
  * requests behind it stay matched to theirs.
  */
 import { isErrorCode, ProtocolError } from '@opc-lite/protocol';
-import type { Reading, Reply, SensorSummary } from '@opc-lite/protocol';
+import type { Bucket, Reading, Reply, SensorSummary } from '@opc-lite/protocol';
 import { UnexpectedReplyError } from './errors.js';
 
 /** The shape of reply a request waits for. */
-export type Expect = 'value' | 'pong' | 'val' | 'sensors' | 'vals' | 'stats' | 'ok' | 'bye';
+export type Expect = 'value' | 'pong' | 'val' | 'sensors' | 'vals' | 'range' | 'buckets' | 'stats' | 'ok' | 'bye';
+
+/**
+ * The readings of a `RANGE` without points: in (timestamp, seq) order, and,
+ * when the server cut the reply at its cap, where to continue.
+ *
+ * @example
+ * ```ts
+ * const { readings, more } = await client.range('ramp', '-15m', 'now');
+ * if (more !== undefined) console.log(`cut: continue from ${more}`);
+ * ```
+ */
+export interface RangeReadings {
+  readonly readings: Reading[];
+  /** The timestamp a `RANGE` from which continues the reply without repeating a reading; undefined when complete. */
+  readonly more: number | undefined;
+}
+
+/**
+ * The buckets of a `RANGE` with points: only those holding readings, in time order.
+ *
+ * @example
+ * ```ts
+ * const { buckets } = await client.range('ramp', '-1h', 'now', { points: 60 });
+ * for (const b of buckets) console.log(new Date(b.startMs), b.mean);
+ * ```
+ */
+export interface RangeBuckets {
+  readonly buckets: Bucket[];
+}
 
 /** What a reply did to the request at the head of the FIFO. */
 export type Step = 'more' | 'done' | 'mismatch';
@@ -41,6 +70,10 @@ export function describeReply(reply: Reply): string {
       return `${reply.kind.toUpperCase()} ${reply.reading.name} ${reply.reading.value} ${reply.reading.timestampMs} ${reply.reading.seq}`;
     case 'sensor':
       return `SENSOR ${reply.summary.name}`;
+    case 'bucket':
+      return `BUCKET ${reply.bucket.name} ${reply.bucket.startMs}`;
+    case 'more':
+      return `MORE ${reply.timestampMs}`;
     case 'stat':
       return `STAT ${reply.key} ${reply.value}`;
     default:
@@ -73,6 +106,7 @@ export class PendingRequest<T = unknown> {
   onDone: ((reply: Reply) => void) | undefined;
 
   private items: unknown[] = [];
+  private more: number | undefined;
   private resolveFn!: (value: T) => void;
   private rejectFn!: (reason: unknown) => void;
 
@@ -125,6 +159,16 @@ export class PendingRequest<T = unknown> {
         return this.collect(reply, 'sensor', (r) => (r.kind === 'sensor' ? r.summary : undefined));
       case 'vals':
         return this.collect(reply, 'val', (r) => (r.kind === 'val' ? r.reading : undefined));
+      case 'range':
+        // MORE comes last before END: the reply was cut at the server's cap.
+        if (reply.kind === 'more' && this.more === undefined) {
+          this.more = reply.timestampMs;
+          return 'more';
+        }
+        if (reply.kind === 'val' && this.more !== undefined) return this.mismatch(reply);
+        return this.collect(reply, 'val', (r) => (r.kind === 'val' ? r.reading : undefined));
+      case 'buckets':
+        return this.collect(reply, 'bucket', (r) => (r.kind === 'bucket' ? r.bucket : undefined));
       case 'stats':
         return this.collect(reply, 'stat', (r) => (r.kind === 'stat' ? r : undefined));
     }
@@ -132,16 +176,27 @@ export class PendingRequest<T = unknown> {
 
   private collect(
     reply: Reply,
-    kind: 'sensor' | 'val' | 'stat',
-    pick: (r: Reply) => SensorSummary | Reading | Extract<Reply, { kind: 'stat' }> | undefined,
+    kind: 'sensor' | 'val' | 'bucket' | 'stat',
+    pick: (r: Reply) => SensorSummary | Reading | Bucket | Extract<Reply, { kind: 'stat' }> | undefined,
   ): Step {
-    if (reply.kind === 'end') {
-      return this.finish(reply, this.expect === 'stats' ? toStats(this.items) : this.items);
-    }
+    if (reply.kind === 'end') return this.finish(reply, this.result());
     if (reply.kind !== kind) return this.mismatch(reply);
     // A settled request only counts lines until END: nobody reads them.
     if (!this.settled) this.items.push(pick(reply));
     return 'more';
+  }
+
+  private result(): unknown {
+    switch (this.expect) {
+      case 'stats':
+        return toStats(this.items);
+      case 'range':
+        return { readings: this.items as Reading[], more: this.more } satisfies RangeReadings;
+      case 'buckets':
+        return { buckets: this.items as Bucket[] } satisfies RangeBuckets;
+      default:
+        return this.items;
+    }
   }
 
   private finish(reply: Reply, value: unknown): Step {

@@ -82,4 +82,32 @@ describe('Subscription', () => {
     expect(release).toHaveBeenCalledTimes(1);
     expect(sub.ended).toBe(true);
   });
+
+  it('remembers the last seq of each sensor as resume points, and follows a rewind', () => {
+    const { sub } = make(10);
+    sub.deliver(reading(4));
+    sub.deliver(reading(2, 'ramp2'));
+    sub.deliver(reading(7));
+    expect(sub.resumePoints()).toEqual([
+      ['ramp', 7],
+      ['ramp2', 2],
+    ]);
+    sub.rewind('ramp', 0);
+    sub.rewind('ramp2', undefined);
+    expect(sub.resumePoints()).toEqual([['ramp', 0]]);
+    sub.deliver(reading(1));
+    sub.deliver(reading(1, 'ramp2'));
+    // Three before the rewind, and both readings numbered from 1 again after it.
+    expect(sub.queued).toBe(5);
+  });
+
+  it('is live only from the confirmation of its SUB on the current connection', () => {
+    const { sub } = make(10);
+    expect(sub.live).toBe(true);
+    sub.suspend();
+    expect(sub.live).toBe(false);
+    expect(sub.confirmed).toBe(true);
+    sub.confirm();
+    expect(sub.live).toBe(true);
+  });
 });

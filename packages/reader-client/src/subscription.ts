@@ -11,6 +11,13 @@
  * (`done`) on `unsubscribe()`, on the client's `close()` (queued readings are
  * still handed out first) and on abort (at once); it throws when the server
  * refuses the subscription or the connection is lost for good.
+ *
+ * Resume (docs/PROTOCOL.md, "Resume: AFTER"): the subscription remembers the
+ * last seq it received of each sensor, across connections. After a reconnect
+ * the client sends those as `AFTER` lines before the new `SUB`, and the
+ * subscription takes no push until that `SUB` is confirmed: the server sends
+ * what was missed first, and a reading at or below the last seq seen is
+ * dropped, so the consumer sees each reading once and in order.
  */
 import { compilePattern } from '@opc-lite/protocol';
 import type { Reading } from '@opc-lite/protocol';
@@ -81,6 +88,8 @@ export class Subscription implements AsyncIterableIterator<Reading, undefined> {
   #received = 0;
   #dropped = 0;
   #confirmed = false;
+  /** Confirmed on the current connection: pushes are taken. */
+  #live = false;
   #ended = false;
   #endError: Error | undefined;
   #releasing: Promise<void> | undefined;
@@ -138,27 +147,54 @@ export class Subscription implements AsyncIterableIterator<Reading, undefined> {
     return this.#ended;
   }
 
+  /** @internal Whether the current connection's `SUB` is confirmed, so that pushes count for this subscription. */
+  get live(): boolean {
+    return this.#live;
+  }
+
   /** @internal Whether a sensor name matches the pattern. */
   matches(name: string): boolean {
     return this.#matches(name);
   }
 
-  /** @internal A new connection: server seqs may start again from 1 (the server restarted). */
+  /** @internal Forgets every last seq seen: the server's numbering may have started again from 1. */
   resetSeqs(): void {
     this.#lastSeq.clear();
+  }
+
+  /**
+   * @internal Sets the last seq seen of one sensor: `undefined` forgets it
+   * (the server does not know the sensor, or cannot resume), a lower seq
+   * follows the server's answer to `AFTER` (0: it numbers from 1 again).
+   */
+  rewind(name: string, seq: number | undefined): void {
+    if (seq === undefined) this.#lastSeq.delete(name);
+    else this.#lastSeq.set(name, seq);
+  }
+
+  /** @internal The last seq received of each sensor: where to resume after a reconnect. */
+  resumePoints(): [name: string, seq: number][] {
+    return [...this.#lastSeq];
+  }
+
+  /** @internal A new connection: no push counts until its `SUB` is confirmed. */
+  suspend(): void {
+    this.#live = false;
   }
 
   /** @internal The server confirmed the subscription with `OK SUB`. */
   confirm(): void {
     this.#confirmed = true;
+    this.#live = true;
     this.#readyResolve();
   }
 
   /**
    * @internal A reading for this subscription arrived. Readings at or below
-   * the last seq seen for their sensor on this connection are skipped: they
-   * are the backlog another `SUB` of this client asked for (the server sends
-   * each reading once per client, whatever the number of its patterns).
+   * the last seq seen for their sensor are skipped: they are the backlog or
+   * the resumed readings another `SUB` of this client asked for (the server
+   * sends each live reading once per client, whatever the number of its
+   * patterns).
    */
   deliver(reading: Reading): void {
     if (this.#ended) return;
