@@ -69,6 +69,11 @@ const publishable = dirs
 function checkTarball(pkg, file) {
   const entries = run('tar', ['-tzf', file], root).split('\n');
   assert(entries.includes('package/LICENSE'), `${pkg.name}'s tarball contains LICENSE`);
+  // Each package keeps a copy of the root LICENSE: the copy must not drift.
+  assert(
+    run('tar', ['-xOzf', file, 'package/LICENSE'], root) === readFileSync(join(root, 'LICENSE'), 'utf8'),
+    `${pkg.name}'s LICENSE is the repository's LICENSE`,
+  );
   assert(
     entries.some((e) => e.startsWith('package/dist/') && e.endsWith('.js')),
     `${pkg.name}'s tarball contains dist/`,
