@@ -112,4 +112,32 @@ describe('parseReaderArgs', () => {
     expect(parseReaderArgs(['--help'], {}).kind).toBe('help');
     expect(parseReaderArgs(['-v'], {}).kind).toBe('version');
   });
+
+  it('takes --range with relative or absolute times, --to defaulting to now, and --points', () => {
+    expect(run(['--range', '-15m', '--sensor', 'ramp']).range).toEqual({
+      from: { kind: 'ago', amount: 15, unit: 'm' },
+      to: { kind: 'now' },
+      points: undefined,
+    });
+    expect(run(['--range', '1764316800000', '--to', '-90s', '--points', '60']).range).toEqual({
+      from: { kind: 'at', ms: 1764316800000 },
+      to: { kind: 'ago', amount: 90, unit: 's' },
+      points: 60,
+    });
+    expect(run(['--range=-7d', '--to=now']).range?.from).toEqual({ kind: 'ago', amount: 7, unit: 'd' });
+    expect(run([]).range).toBeUndefined();
+  });
+
+  it.each([
+    [['--to', 'now'], /--to and --points go with --range/],
+    [['--points', '5'], /--to and --points go with --range/],
+    [['--range', '15m'], /--range must be epoch ms, 'now', or -<n><unit>/],
+    [['--range', '-15m', '--to', 'later'], /--to must be epoch ms/],
+    [['--range', '-1h', '--points', '0'], /--points must be between 1 and 100000/],
+    [['--range', '-1h', '--sub', '*'], /choose one mode: --range/],
+    [['h', '7330', '1', '--range', '-1h'], /choose one mode: --range/],
+  ])('rejects the range arguments %j with a one-line usage error', (argv, message) => {
+    expect(() => parseReaderArgs(argv, {})).toThrow(UsageError);
+    expect(() => parseReaderArgs(argv, {})).toThrow(message);
+  });
 });

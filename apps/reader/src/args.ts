@@ -3,7 +3,8 @@
  * form `opc-reader <host> <port> <delta>` and flags.
  */
 import { parseArgs } from 'node:util';
-import { isValidName, isValidPattern } from '@opc-lite/protocol';
+import { isValidName, isValidPattern, MAX_RANGE_POINTS, parseTimeArg, type TimeArg } from '@opc-lite/protocol';
+import type { RangeArgs } from './range.js';
 import { suggestOption } from './suggest.js';
 
 /** A user mistake on the command line: printed as one line, exit code 2. */
@@ -33,6 +34,8 @@ export interface ReaderArgs {
   readonly backlog: number;
   /** `--connect-timeout` in ms (0 = wait for ever), or `undefined` when not given: see {@link connectTimeoutMs}. */
   readonly connectTimeoutMs: number | undefined;
+  /** `--range` mode: print the readings of a time span (or buckets over it) and exit. */
+  readonly range: RangeArgs | undefined;
 }
 
 export type ReaderCommand =
@@ -72,7 +75,7 @@ const finite = (text: string, what: string): number => {
 };
 
 const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
-const VALUE_FLAGS = new Set(['--y-min', '--y-max']);
+const VALUE_FLAGS = new Set(['--y-min', '--y-max', '--range', '--to']);
 
 /** parseArgs takes `-1` after a flag for an option; `--y-min -1` means a negative value, so join it as `--y-min=-1`. */
 const joinNegativeValues = (argv: readonly string[]): string[] => {
@@ -104,6 +107,9 @@ const OPTIONS = {
   csv: { type: 'boolean' },
   count: { type: 'string', short: 'n' },
   'connect-timeout': { type: 'string' },
+  range: { type: 'string' },
+  to: { type: 'string' },
+  points: { type: 'string' },
 } as const;
 
 /** node:util's parse errors span several lines; say the same in one, with a likely fix for a typo. */
@@ -209,6 +215,11 @@ export function parseReaderArgs(
     connectTimeoutMs = seconds === 0 ? 0 : Math.max(1, Math.round(seconds * 1000)); // a tiny wait is not for ever
   }
 
+  const range = parseRange(values.range, values.to, values.points);
+  if (range !== undefined && (pollIntervalMs !== undefined || subs.length > 0)) {
+    throw new UsageError('choose one mode: --range prints the readings of a time span and exits');
+  }
+
   return {
     kind: 'run',
     host,
@@ -223,6 +234,32 @@ export function parseReaderArgs(
     count,
     backlog,
     connectTimeoutMs,
+    range,
+  };
+}
+
+const timeArg = (text: string, flag: string): TimeArg => {
+  const arg = parseTimeArg(text.trim());
+  if (arg === undefined) {
+    throw new UsageError(`${flag} must be epoch ms, 'now', or -<n><unit> with unit ms, s, m, h or d (got '${text}')`);
+  }
+  return arg;
+};
+
+/** `--range <from> [--to <to>] [--points <n>]`, or undefined without `--range`. */
+function parseRange(
+  from: string | undefined,
+  to: string | undefined,
+  points: string | undefined,
+): RangeArgs | undefined {
+  if (from === undefined) {
+    if (to !== undefined || points !== undefined) throw new UsageError('--to and --points go with --range <from>');
+    return undefined;
+  }
+  return {
+    from: timeArg(from, '--range'),
+    to: to === undefined ? { kind: 'now' } : timeArg(to, '--to'),
+    points: points === undefined ? undefined : integer(points, '--points', 1, MAX_RANGE_POINTS),
   };
 }
 
@@ -240,6 +277,7 @@ export function helpText(version: string): string {
 Usage:
   opc-reader <host> <port> <delta>     poll every <delta> seconds, as the original lector
   opc-reader [options]                 subscribe: every reading, as it arrives
+  opc-reader --range <from> [options]  print the readings since <from> and exit
 
 Options:
   -H, --host <addr>        server address (default ${DEFAULT_HOST}; env OPC_HOST)
@@ -257,6 +295,10 @@ Options:
       --connect-timeout <s>
                            exit 1 if the server has not answered within <s> seconds of the start; 0 waits
                            for ever (default: for ever on a terminal, ${DEFAULT_CONNECT_TIMEOUT_SECONDS} s otherwise)
+      --range <from>       print the readings of --sensor (default 'default') from <from> and exit; <from> is
+                           epoch ms, 'now' or -<n><unit> with unit ms, s, m, h or d (-15m, -6h, -7d)
+      --to <to>            the end of the range, in the same form (default now)
+      --points <n>         print n equal buckets over the range instead: start, count, min, max, mean, first, last
   -h, --help               show this help
   -v, --version            show the version
 

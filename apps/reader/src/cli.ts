@@ -2,9 +2,10 @@
  * `opc-reader`: argument parsing, output choice, signals and wiring. The
  * client and the dashboard live in @opc-lite/reader-client.
  */
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
-import { createClient, type OpcClient } from '@opc-lite/reader-client';
+import { connect, createClient, type OpcClient } from '@opc-lite/reader-client';
 import {
   connectTimeoutMs,
   helpText,
@@ -17,6 +18,7 @@ import { ConnectDeadline } from './connect-deadline.js';
 import { runReaderDashboard } from './dashboard.js';
 import { runFeed } from './feed.js';
 import { CSV_HEADER, formatCsv, formatPlain } from './format.js';
+import { runRange, type RangeArgs } from './range.js';
 
 const readVersion = (): string => {
   try {
@@ -97,6 +99,23 @@ async function runPlain(args: ReaderArgs, csv: boolean, signal: AbortSignal, sto
   }
 }
 
+/** `--range`: one connection, the span printed, then exit. A one-shot query: a server that is not up is an error. */
+async function printRange(args: ReaderArgs, range: RangeArgs, signal: AbortSignal): Promise<void> {
+  const client = await connect({ host: args.host, port: args.port, signal });
+  const write = async (text: string): Promise<void> => {
+    if (!process.stdout.write(text)) await once(process.stdout, 'drain', { signal });
+  };
+  try {
+    await runRange(
+      client,
+      { range, sensors: args.sensors, csv: args.output === 'csv', count: args.count, signal },
+      write,
+    );
+  } finally {
+    await client.close();
+  }
+}
+
 async function main(): Promise<void> {
   let command: ReaderCommand;
   try {
@@ -126,7 +145,8 @@ async function main(): Promise<void> {
 
   const output = command.output ?? (process.stdout.isTTY ? 'tui' : 'plain');
   try {
-    if (output === 'tui') await runReaderDashboard(command, controller.signal);
+    if (command.range !== undefined) await printRange(command, command.range, controller.signal);
+    else if (output === 'tui') await runReaderDashboard(command, controller.signal);
     else await runPlain(command, output === 'csv', controller.signal, stop);
   } catch (err) {
     if (controller.signal.aborted) return;
