@@ -1,0 +1,341 @@
+// How it works: closed chunks are appended, as chunk records, to the active
+// chunk file `chunks/<index>` (8 zero-padded decimal digits). Appending a
+// chunk does no I/O: the record goes into the file's in-memory image, and
+// `flush()` (once per commit) writes what is new with one write per file.
+// Nothing here is synced until a checkpoint calls `syncAll()`: until then the
+// write-ahead log still holds the readings, and recovery cuts a chunk file
+// back to the length the checkpoint recorded (docs/STORAGE.md, "Recovery").
+//
+// A file rolls over past `chunkFileBytes` or once it is `spanMs` old, so that
+// retention can delete whole files. Files written by this process keep their
+// image in memory until synced; after that, and for files found at startup,
+// the bytes are a cache (least recently used first out, CACHE_BYTES in all)
+// refilled by reading the file again. A file whose write or sync failed is
+// `broken`: nothing more is appended to it, and the engine moves its chunks
+// past the last synced length into a new file (`relocate`) before the next
+// checkpoint.
+
+import { join } from 'node:path';
+import type { FileHandle, FileSystem } from '../fs/types.js';
+import { ByteWriter } from './bytes.js';
+import {
+  CHUNK_FILE_HEADER_BYTES,
+  CHUNK_HEADER_BYTES,
+  encodeChunkFileHeader,
+  writeChunkRecord,
+  type ChunkSummary,
+} from './format.js';
+import type { ChunkRef } from './head.js';
+
+/** Bytes of chunk files kept in memory for reads beyond those not yet synced. */
+export const CACHE_BYTES = 256 * 1024 * 1024;
+
+/** One chunk file. */
+export interface ChunkFile {
+  readonly index: number;
+  readonly path: string;
+  readonly createdMs: number;
+  /** Bytes in the file including what is still only in memory. */
+  length: number;
+  /** Bytes handed to the file system. */
+  written: number;
+  /** Bytes known durable. */
+  synced: number;
+  handle: FileHandle | undefined;
+  /** The file's whole content while not everything is synced (files written by this process). */
+  image: ByteWriter | undefined;
+  /** A cached copy of the content (length bytes or more). */
+  cached: Uint8Array | undefined;
+  /** A write or sync failed: append nothing more. */
+  broken: boolean;
+  minTs: number;
+  maxTs: number;
+  chunks: number;
+  readings: number;
+}
+
+/** The name of chunk file `index`. */
+export function chunkFileName(index: number): string {
+  return String(index).padStart(8, '0');
+}
+
+/** Parses a chunk file name; undefined for anything else. */
+export function parseChunkFileName(name: string): number | undefined {
+  return /^\d{8}$/.test(name) ? Number(name) : undefined;
+}
+
+/** The chunk files of a store and the one being appended to. */
+export class ChunkStore {
+  readonly files = new Map<number, ChunkFile>();
+  readonly #fs: FileSystem;
+  readonly #dir: string;
+  #active: ChunkFile | undefined = undefined;
+  /** Index the next new file gets. */
+  nextIndex = 1;
+  /** A file was created since the directory was last synced. */
+  dirDirty = false;
+  #cacheBytes = 0;
+  readonly #lru = new Map<number, ChunkFile>();
+
+  constructor(fs: FileSystem, dir: string) {
+    this.#fs = fs;
+    this.#dir = dir;
+  }
+
+  get dir(): string {
+    return this.#dir;
+  }
+
+  get active(): ChunkFile | undefined {
+    return this.#active;
+  }
+
+  /** Total bytes of all chunk files. */
+  bytes(): number {
+    let n = 0;
+    for (const f of this.files.values()) n += f.length;
+    return n;
+  }
+
+  /** Registers a file found at startup, `bytes` its content up to `length`. */
+  adopt(index: number, length: number, createdMs: number, bytes: Uint8Array): ChunkFile {
+    const file: ChunkFile = {
+      index,
+      path: join(this.#dir, chunkFileName(index)),
+      createdMs,
+      length,
+      written: length,
+      synced: length,
+      handle: undefined,
+      image: undefined,
+      cached: undefined,
+      broken: false,
+      minTs: Infinity,
+      maxTs: -Infinity,
+      chunks: 0,
+      readings: 0,
+    };
+    this.files.set(index, file);
+    this.nextIndex = Math.max(this.nextIndex, index + 1);
+    this.#cache(file, bytes);
+    return file;
+  }
+
+  /** Whether the active file must roll before a record of `recordBytes`. */
+  #mustRoll(active: ChunkFile, recordBytes: number, nowMs: number, maxFileBytes: number, spanMs: number): boolean {
+    if (active.broken) return true;
+    if (active.chunks === 0) return false;
+    return active.length + recordBytes > maxFileBytes || nowMs - active.createdMs >= spanMs;
+  }
+
+  /** Starts a new active file (in memory; it is created on the next flush). */
+  roll(nowMs: number): ChunkFile {
+    const index = this.nextIndex++;
+    const image = new ByteWriter(64 * 1024);
+    image.bytes(encodeChunkFileHeader(nowMs));
+    const file: ChunkFile = {
+      index,
+      path: join(this.#dir, chunkFileName(index)),
+      createdMs: nowMs,
+      length: CHUNK_FILE_HEADER_BYTES,
+      written: 0,
+      synced: 0,
+      handle: undefined,
+      image,
+      cached: undefined,
+      broken: false,
+      minTs: Infinity,
+      maxTs: -Infinity,
+      chunks: 0,
+      readings: 0,
+    };
+    this.files.set(index, file);
+    this.#active = file;
+    return file;
+  }
+
+  /** Appends a chunk record to the active file (no I/O) and returns where it lies. */
+  append(summary: ChunkSummary, data: Uint8Array, nowMs: number, maxFileBytes: number, spanMs: number): ChunkRef {
+    const recordBytes = CHUNK_HEADER_BYTES + data.length;
+    let file = this.#active;
+    if (file === undefined || this.#mustRoll(file, recordBytes, nowMs, maxFileBytes, spanMs)) file = this.roll(nowMs);
+    const image = file.image as ByteWriter;
+    const offset = image.pos;
+    writeChunkRecord(image, summary, data);
+    file.length = image.pos;
+    this.#account(file, summary);
+    return { ...summary, file: file.index, offset, dataLength: data.length };
+  }
+
+  #account(file: ChunkFile, s: ChunkSummary): void {
+    file.chunks++;
+    file.readings += s.count;
+    if (s.minTs < file.minTs) file.minTs = s.minTs;
+    if (s.maxTs > file.maxTs) file.maxTs = s.maxTs;
+  }
+
+  /** Counts a chunk found at startup in its file's totals. */
+  accountAdopted(file: ChunkFile, s: ChunkSummary): void {
+    this.#account(file, s);
+  }
+
+  /** Writes every file's new bytes, one write each. Throws the file-system error (the file is then broken). */
+  flush(): void {
+    for (const file of this.files.values()) {
+      if (file.written >= file.length || file.broken) continue;
+      const image = file.image as ByteWriter;
+      try {
+        if (file.handle === undefined) {
+          file.handle = this.#fs.openAppend(file.path);
+          this.dirDirty = true;
+        }
+        file.handle.write(image.buf.subarray(file.written, file.length));
+        file.written = file.length;
+      } catch (err) {
+        file.broken = true;
+        throw err;
+      }
+    }
+  }
+
+  /** Whether a flush has something to write. */
+  hasUnwritten(): boolean {
+    for (const file of this.files.values()) if (file.written < file.length && !file.broken) return true;
+    return false;
+  }
+
+  /**
+   * Syncs every file with unsynced bytes and the directory if a file was
+   * created; closes the handles of files no longer active and turns their
+   * images into cache. Throws the file-system error (the file is then broken).
+   */
+  syncAll(): void {
+    for (const file of this.files.values()) {
+      if (file.broken || file.synced >= file.written) continue;
+      try {
+        (file.handle as FileHandle).sync();
+        file.synced = file.written;
+      } catch (err) {
+        file.broken = true;
+        throw err;
+      }
+    }
+    if (this.dirDirty) {
+      this.#fs.syncDir(this.#dir);
+      this.dirDirty = false;
+    }
+    for (const file of this.files.values()) {
+      if (file === this.#active || file.image === undefined || file.synced < file.length) continue;
+      this.#retire(file);
+    }
+  }
+
+  /** Closes a finished file's handle and turns its image into cache. */
+  #retire(file: ChunkFile): void {
+    try {
+      file.handle?.close();
+    } catch {
+      // The data is synced; a failing close loses nothing.
+    }
+    file.handle = undefined;
+    const image = file.image;
+    file.image = undefined;
+    if (image !== undefined) this.#cache(file, image.buf.subarray(0, file.length));
+  }
+
+  /**
+   * Moves the chunks of broken files that lie past their synced length into
+   * the active file (a new one), updating the refs in place; the broken files
+   * are cut back (in memory: their recorded length becomes the synced one).
+   */
+  relocate(refsOf: (file: number) => ChunkRef[], nowMs: number): void {
+    const broken = [...this.files.values()].filter((f) => f.broken);
+    if (broken.length === 0) return;
+    let target = this.roll(nowMs);
+    for (const file of broken) {
+      const image = file.image;
+      for (const ref of refsOf(file.index)) {
+        if (ref.offset < file.synced || image === undefined) continue;
+        const data = image.buf.slice(ref.offset + CHUNK_HEADER_BYTES, ref.offset + CHUNK_HEADER_BYTES + ref.dataLength);
+        if (target.broken) target = this.roll(nowMs);
+        const timage = target.image as ByteWriter;
+        const offset = timage.pos;
+        writeChunkRecord(timage, ref, data);
+        target.length = timage.pos;
+        this.#account(target, ref);
+        ref.file = target.index;
+        ref.offset = offset;
+      }
+      file.length = file.written = file.synced;
+      file.broken = false;
+      if (file.synced === 0) {
+        // Never made durable: forget it (a leftover on disk is deleted at recovery).
+        try {
+          file.handle?.close();
+        } catch {
+          // Nothing of value in it.
+        }
+        this.files.delete(file.index);
+        this.#lru.delete(file.index);
+        continue;
+      }
+      this.#retire(file);
+    }
+  }
+
+  /** The bytes of a file (at least up to its length), reading it again if not in memory. */
+  bytesOf(file: ChunkFile): Uint8Array {
+    if (file.image !== undefined) return file.image.buf;
+    let bytes = file.cached;
+    if (bytes === undefined) {
+      bytes = this.#fs.readFile(file.path);
+      this.#cache(file, bytes);
+    } else {
+      this.#lru.delete(file.index);
+      this.#lru.set(file.index, file);
+    }
+    return bytes;
+  }
+
+  #cache(file: ChunkFile, bytes: Uint8Array): void {
+    if (file.cached !== undefined) this.#cacheBytes -= file.cached.length;
+    file.cached = bytes;
+    this.#cacheBytes += bytes.length;
+    this.#lru.delete(file.index);
+    this.#lru.set(file.index, file);
+    for (const [index, old] of this.#lru) {
+      if (this.#cacheBytes <= CACHE_BYTES || old === file) break;
+      this.#lru.delete(index);
+      if (old.cached !== undefined) this.#cacheBytes -= old.cached.length;
+      old.cached = undefined;
+    }
+  }
+
+  /** Deletes a file (not the active one). Throws the file-system error. */
+  remove(file: ChunkFile): void {
+    try {
+      file.handle?.close();
+    } catch {
+      // Being deleted anyway.
+    }
+    file.handle = undefined;
+    this.#fs.unlink(file.path);
+    this.files.delete(file.index);
+    this.#lru.delete(file.index);
+    if (file.cached !== undefined) this.#cacheBytes -= file.cached.length;
+    file.cached = undefined;
+    if (this.#active === file) this.#active = undefined;
+  }
+
+  /** Closes every handle. Never throws. */
+  closeAll(): void {
+    for (const file of this.files.values()) {
+      try {
+        file.handle?.close();
+      } catch {
+        // Closing at shutdown: nothing to do about it.
+      }
+      file.handle = undefined;
+    }
+  }
+}
