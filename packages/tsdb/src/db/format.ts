@@ -161,6 +161,8 @@ export interface Checkpoint {
   createdMs: number;
   /** Index the next new chunk file gets: files at or above it are not covered by this checkpoint. */
   nextChunkFile: number;
+  /** Number of the first log record after this checkpoint. */
+  nextRecord: number;
   /** Each chunk file and its committed length. */
   chunkFiles: Array<{ index: number; length: number }>;
   /** One more than the highest series id ever given. */
@@ -187,6 +189,7 @@ export function encodeCheckpoint(c: Checkpoint, w = new ByteWriter(1 << 16)): Ui
   w.u32(c.walSegment);
   w.f64(c.createdMs);
   w.u32(c.nextChunkFile);
+  w.f64(c.nextRecord);
   w.varint(c.chunkFiles.length);
   for (const f of c.chunkFiles) {
     w.varint(f.index);
@@ -221,7 +224,7 @@ export function encodeCheckpoint(c: Checkpoint, w = new ByteWriter(1 << 16)): Ui
 
 /** Decodes and checks a checkpoint file; throws {@link FormatError} when it is not a valid one. */
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
-  if (bytes.length < 28) throw new FormatError('checkpoint shorter than its header');
+  if (bytes.length < 36) throw new FormatError('checkpoint shorter than its header');
   const stored = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true);
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) throw new FormatError('checkpoint fails its CRC');
   const r = new ByteReader(bytes, 0, bytes.length - 4);
@@ -232,6 +235,9 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   const walSegment = r.u32();
   const createdMs = r.f64();
   const nextChunkFile = r.u32();
+  const nextRecord = r.f64();
+  if (!Number.isSafeInteger(nextRecord) || nextRecord < 1)
+    throw new FormatError(`impossible record number ${nextRecord}`);
   const chunkFiles: Checkpoint['chunkFiles'] = [];
   for (let n = r.varint(); n > 0; n--) chunkFiles.push({ index: r.varint(), length: r.f64() });
   const seriesSlots = r.varint();
@@ -273,28 +279,29 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     });
   }
   if (r.remaining !== 0) throw new FormatError(`${r.remaining} unexpected bytes after the checkpoint body`);
-  return { walSegment, createdMs, nextChunkFile, chunkFiles, seriesSlots, series };
+  return { walSegment, createdMs, nextChunkFile, nextRecord, chunkFiles, seriesSlots, series };
 }
 
-/** Payload of a SERIES record: varint id, then the name in UTF-8 (the rest). */
-export function encodeSeriesRecord(id: number, name: string): Uint8Array {
-  const w = new ByteWriter(16 + name.length * 3);
+/** Payload of a SERIES record: varint record number, varint id, then the name in UTF-8 (the rest). */
+export function encodeSeriesRecord(record: number, id: number, name: string): Uint8Array {
+  const w = new ByteWriter(24 + name.length * 3);
+  w.varint(record);
   w.varint(id);
   w.bytes(utf8(name));
   return w.view0();
 }
 
-/** Payload of a META record: varint id, then the bytes (the rest). */
-export function encodeMetaRecord(id: number, meta: Uint8Array): Uint8Array {
-  const w = new ByteWriter(16 + meta.length);
+/** Payload of a META record: varint record number, varint id, then the bytes (the rest). */
+export function encodeMetaRecord(record: number, id: number, meta: Uint8Array): Uint8Array {
+  const w = new ByteWriter(24 + meta.length);
+  w.varint(record);
   w.varint(id);
   w.bytes(meta);
   return w.view0();
 }
 
-/** Reads a SERIES or META payload: the id and the rest. Throws {@link FormatError}. */
-export function decodeIdRecord(payload: Uint8Array): { id: number; rest: Uint8Array } {
-  const r = new ByteReader(payload);
+/** Reads the body of a SERIES or META payload (after its record number): the id and the rest. Throws {@link FormatError}. */
+export function decodeIdRecord(r: ByteReader): { id: number; rest: Uint8Array } {
   const id = r.varint();
   return { id, rest: r.bytes(r.remaining) };
 }

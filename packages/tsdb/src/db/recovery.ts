@@ -98,6 +98,8 @@ export interface RecoverContext {
 
 export interface RecoverResult {
   wal: Wal;
+  /** Number for the next log record. */
+  nextRecord: number;
   checkpointSegment: number | undefined;
   checkpointBytes: number;
   report: RecoveryReport;
@@ -239,8 +241,14 @@ export function recover(ctx: RecoverContext): RecoverResult {
   const wal = Wal.open({ fs, dir: ctx.walDir, segmentBytes: ctx.walSegmentBytes });
   const unknown = new Map<number, number>();
   let gen = 0;
-  const applySamples = (payload: Uint8Array): void => {
-    const r = new ByteReader(payload);
+  // Records are numbered without gaps: a number past the expected one means
+  // records were lost before it (a damaged stretch the log resynchronised
+  // past), and applying what follows would leave holes in the series, so
+  // replay stops there and what survives of every series is a prefix.
+  let expected = cp?.nextRecord;
+  let stoppedAt: number | undefined;
+  let skipped = 0;
+  const applySamples = (r: ByteReader): void => {
     gen++;
     unknown.clear();
     while (r.remaining > 0) {
@@ -251,7 +259,7 @@ export function recover(ctx: RecoverContext): RecoverResult {
       const s = state.series[id];
       if (s === undefined) {
         // Its SERIES record was lost with a damaged stretch of the log: nothing to attach it to.
-        unknown.set(id, (unknown.get(id) ?? 0) + field);
+        unknown.set(id, (unknown.get(id) ?? 0) + 1);
         continue;
       }
       const seq = s.batchGen === gen ? s.batchSeq + field : field;
@@ -267,10 +275,26 @@ export function recover(ctx: RecoverContext): RecoverResult {
   };
   const onRecord = (type: number, payload: Uint8Array, segment: number): void => {
     try {
+      if (stoppedAt !== undefined) {
+        skipped++;
+        report.bytesDropped += payload.length;
+        return;
+      }
+      const r = new ByteReader(payload);
+      const number = r.varint();
+      expected ??= number;
+      if (number < expected) return; // already applied
+      if (number > expected) {
+        stoppedAt = segment;
+        skipped++;
+        report.bytesDropped += payload.length;
+        return;
+      }
+      expected++;
       if (type === RECORD_SAMPLES) {
-        applySamples(payload);
+        applySamples(r);
       } else if (type === RECORD_SERIES) {
-        const { id, rest } = decodeIdRecord(payload);
+        const { id, rest } = decodeIdRecord(r);
         const name = decodeName(rest);
         const existing = state.series[id];
         if (existing === undefined) {
@@ -280,7 +304,7 @@ export function recover(ctx: RecoverContext): RecoverResult {
           throw new FormatError(`series id ${id} named '${name}', already '${existing.name}'`);
         }
       } else if (type === RECORD_META) {
-        const { id, rest } = decodeIdRecord(payload);
+        const { id, rest } = decodeIdRecord(r);
         const s = state.series[id];
         if (s !== undefined) s.meta = rest.slice();
       } else {
@@ -307,6 +331,13 @@ export function recover(ctx: RecoverContext): RecoverResult {
     }
     throw err;
   }
+  if (skipped > 0) {
+    logger.warn(
+      { dir, segment: stoppedAt, records: skipped },
+      'tsdb recovery: log records were lost before these; replay stopped there so that no series has a hole',
+    );
+    dirty = true;
+  }
   if (unknown.size > 0)
     logger.warn(
       { dir, series: [...unknown.keys()] },
@@ -317,7 +348,7 @@ export function recover(ctx: RecoverContext): RecoverResult {
   report.readings = state.readings();
   report.series = state.byName.size;
   if (report.corruptRecords > 0) dirty = true;
-  return { wal, checkpointSegment: cp?.walSegment, checkpointBytes, report, dirty };
+  return { wal, nextRecord: expected ?? 1, checkpointSegment: cp?.walSegment, checkpointBytes, report, dirty };
 }
 
 function lastChunkSeq(s: Series): number {

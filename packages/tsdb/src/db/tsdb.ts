@@ -178,6 +178,8 @@ export interface Tsdb {
   close(): void;
 }
 
+/** Bytes kept free at the start of the SAMPLES batch for its record number (a varint of at most 8 bytes). */
+const BATCH_HEAD = 8;
 /** Past this, the turn's SAMPLES batch goes to the log as a record of its own (bounds one record). */
 const BATCH_FLUSH_BYTES = 1 << 20;
 /** Retention runs at most this often (by the store's clock). */
@@ -229,6 +231,7 @@ class Engine implements Tsdb {
   readonly #scratch = new Scratch();
   readonly #checkpointThreshold: number;
   #gen = 0;
+  #nextRecord: number;
   #walPending = false;
   #degraded = false;
   #closed = false;
@@ -312,6 +315,8 @@ class Engine implements Tsdb {
     this.#lock = lock;
     this.recovery = result.report;
     this.#checkpointBytes = result.checkpointBytes;
+    this.#nextRecord = result.nextRecord;
+    this.#batch.pos = BATCH_HEAD;
     this.#lastRetentionMs = o.now();
     this.#checkpointThreshold =
       o.maxDiskBytes > 0
@@ -359,7 +364,7 @@ class Engine implements Tsdb {
     const id = this.#state.series.length;
     this.#state.addSeries(id, name);
     if (!this.#degraded) {
-      this.#wal.append(RECORD_SERIES, encodeSeriesRecord(id, name));
+      this.#wal.append(RECORD_SERIES, encodeSeriesRecord(this.#nextRecord++, id, name));
       this.#walPending = true;
     }
     return id;
@@ -426,7 +431,7 @@ class Engine implements Tsdb {
       throw new RangeError(`meta must be at most ${MAX_META_BYTES} bytes (got ${meta.length})`);
     s.meta = meta.slice();
     if (!this.#degraded) {
-      this.#wal.append(RECORD_META, encodeMetaRecord(id, meta));
+      this.#wal.append(RECORD_META, encodeMetaRecord(this.#nextRecord++, id, meta));
       this.#walPending = true;
     }
   }
@@ -565,13 +570,19 @@ class Engine implements Tsdb {
     return new RangeError(`unknown series id ${String(id)}`);
   }
 
-  /** Hands the SAMPLES batch to the log (as one record) and starts a new batch. */
+  /** Hands the SAMPLES batch to the log (as one record, numbered now) and starts a new batch. */
   #flushBatch(): void {
     const w = this.#batch;
-    if (w.pos > 0) {
-      this.#wal.append(RECORD_SAMPLES, w.view0());
+    if (w.pos > BATCH_HEAD) {
+      // The record number goes in front, right-aligned in the bytes kept free for it.
+      let start = BATCH_HEAD - varintBytes(this.#nextRecord);
+      const end = w.pos;
+      w.pos = start;
+      w.varint(this.#nextRecord++);
+      this.#wal.append(RECORD_SAMPLES, w.buf.subarray(start, end));
       this.#walPending = true;
-      w.reset();
+      start = BATCH_HEAD;
+      w.pos = start;
     }
     this.#gen++;
   }
@@ -580,7 +591,7 @@ class Engine implements Tsdb {
   #fail(err: unknown, phase: Phase): void {
     if (phase === 'sync') this.#fsyncFailures++;
     else this.#writeFailures++;
-    this.#batch.reset();
+    this.#batch.pos = BATCH_HEAD;
     this.#gen++;
     this.#walPending = false;
     this.#lastRetryMs = this.#now();
@@ -682,6 +693,7 @@ class Engine implements Tsdb {
       walSegment: segment,
       createdMs: this.#now(),
       nextChunkFile: state.chunks.nextIndex,
+      nextRecord: this.#nextRecord,
       chunkFiles,
       seriesSlots: state.series.length,
       series,
@@ -802,6 +814,16 @@ function info(s: Series): SeriesInfo {
     count: s.count,
     meta: s.meta?.slice(),
   };
+}
+
+/** Bytes of the varint of `v`. */
+function varintBytes(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
 }
 
 function checkNumber(name: string, v: number): void {
