@@ -15,8 +15,9 @@
  * A disconnect the harness did not ask for (a close before QUIT, an `ERR`, a
  * failed connect, a sensor that dies) is counted as unexpected. At the end
  * the server gets SIGTERM and must exit 0 with its summary. The report holds
- * the RSS curve (min, median and max after warm-up, and the slope of a
- * least-squares line through it), the load done and the counters.
+ * the RSS curve (min, median and max after warm-up, and, in a run long enough
+ * to have a steady part, the slope of a least-squares line through that part;
+ * see {@link SLOPE_RULES}), the load done and the counters.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -57,6 +58,34 @@ export interface RssSample {
   rssBytes: number;
 }
 
+/**
+ * When the RSS slope means something. The heap grows for the first one to
+ * three minutes as V8 sizes its generations to the load (docs/RELIABILITY.md,
+ * 'Soak'): a line fitted through that rise and extrapolated to a minute
+ * reads as tens of MB per minute, which is warm-up, not a leak. So the slope
+ * is fitted only from `fromS` on (or the end of warm-up, if later), and only
+ * when that steady part spans at least `minSpanS`; a shorter run reports no
+ * slope. Where there is one, the fitted line must rise less than
+ * `maxRiseFraction` of the median RSS across the steady part.
+ *
+ * @example
+ * ```ts
+ * SLOPE_RULES.minSpanS; // 180: a 10-minute soak has a slope, the 30-second one has none
+ * ```
+ */
+export const SLOPE_RULES = Object.freeze({ fromS: 120, minSpanS: 180, maxRiseFraction: 0.05 });
+
+/** The least-squares line through the steady part of the RSS curve. */
+export interface RssSlope {
+  /** The first sample fitted, in seconds since the load started. */
+  fromS: number;
+  /** Seconds between the first and the last sample fitted. */
+  spanS: number;
+  bytesPerMin: number;
+  /** The line's rise across the span as a fraction of the median RSS over it (negative when falling). */
+  riseFraction: number;
+}
+
 /** The memory curve after warm-up. */
 export interface RssCurve {
   /** RSS at the end of warm-up (the first sample at or after it). */
@@ -64,11 +93,13 @@ export interface RssCurve {
   minBytes: number;
   medianBytes: number;
   maxBytes: number;
-  /** Slope of the least-squares line through the samples after warm-up, in bytes per minute. */
-  slopeBytesPerMin: number;
   /** maxBytes / warmupRssBytes. */
   maxOverWarmup: number;
   samplesAfterWarmup: number;
+  /** The slope over the steady part, or null when the run is too short to have one (see {@link SLOPE_RULES}). */
+  slope: RssSlope | null;
+  /** What the slope covers, or why there is none, in words. */
+  slopeNote: string;
 }
 
 /** RSS over one minute of the run. */
@@ -119,39 +150,73 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Least-squares slope of RSS over time, in bytes per second. */
+function fitSlope(samples: readonly RssSample[]): number {
+  const n = samples.length;
+  const meanT = samples.reduce((sum, s) => sum + s.tS, 0) / n;
+  const meanV = samples.reduce((sum, s) => sum + s.rssBytes, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const s of samples) {
+    num += (s.tS - meanT) * (s.rssBytes - meanV);
+    den += (s.tS - meanT) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
 /**
- * The curve of the samples taken at or after `warmupS`: min, median, max
- * and the least-squares slope; undefined with fewer than two such samples.
+ * The curve of the samples taken at or after `warmupS`: min, median, max,
+ * and the slope over the steady part when the run has one
+ * ({@link SLOPE_RULES}); undefined with fewer than two samples after warm-up.
  *
  * @example
  * ```ts
  * rssCurve([{ tS: 0, rssBytes: 50e6 }, { tS: 5, rssBytes: 60e6 }, { tS: 6, rssBytes: 60e6 }], 5);
- * // { warmupRssBytes: 60e6, ..., slopeBytesPerMin: 0 }
+ * // { warmupRssBytes: 60e6, ..., slope: null, slopeNote: 'not measured: ...' }
  * ```
  */
-export function rssCurve(samples: readonly RssSample[], warmupS: number): RssCurve | undefined {
+export function rssCurve(
+  samples: readonly RssSample[],
+  warmupS: number,
+  rules: Readonly<typeof SLOPE_RULES> = SLOPE_RULES,
+): RssCurve | undefined {
   const after = samples.filter((s) => s.tS >= warmupS);
   if (after.length < 2) return undefined;
   const values = after.map((s) => s.rssBytes);
-  const n = after.length;
-  const meanT = after.reduce((sum, s) => sum + s.tS, 0) / n;
-  const meanV = values.reduce((sum, v) => sum + v, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const s of after) {
-    num += (s.tS - meanT) * (s.rssBytes - meanV);
-    den += (s.tS - meanT) ** 2;
-  }
   const warmupRssBytes = after[0]!.rssBytes;
   const maxBytes = Math.max(...values);
+
+  const fromS = Math.max(warmupS, rules.fromS);
+  const steady = after.filter((s) => s.tS >= fromS);
+  const spanS = steady.length < 2 ? 0 : steady.at(-1)!.tS - steady[0]!.tS;
+  let slope: RssSlope | null = null;
+  let slopeNote: string;
+  if (spanS < rules.minSpanS) {
+    slopeNote =
+      `not measured: the steady part (from ${fromS} s) spans ${Math.round(spanS)} s and a slope needs ` +
+      `${rules.minSpanS} s; before that RSS rises as the heap sizes itself to the load`;
+  } else {
+    const perS = fitSlope(steady);
+    const riseFraction = (perS * spanS) / median(steady.map((s) => s.rssBytes));
+    slope = {
+      fromS: steady[0]!.tS,
+      spanS: Math.round(spanS * 10) / 10,
+      bytesPerMin: Math.round(perS * 60),
+      riseFraction: Math.round(riseFraction * 10_000) / 10_000,
+    };
+    slopeNote =
+      `least squares over ${slope.fromS}-${steady.at(-1)!.tS} s; the line must rise less than ` +
+      `${rules.maxRiseFraction * 100} % of the median RSS across it`;
+  }
   return {
     warmupRssBytes,
     minBytes: Math.min(...values),
     medianBytes: median(values),
     maxBytes,
-    slopeBytesPerMin: Math.round(den === 0 ? 0 : (num / den) * 60),
     maxOverWarmup: Math.round((maxBytes / warmupRssBytes) * 1000) / 1000,
-    samplesAfterWarmup: n,
+    samplesAfterWarmup: after.length,
+    slope,
+    slopeNote,
   };
 }
 
