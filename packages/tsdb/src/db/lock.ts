@@ -77,12 +77,12 @@ export function acquireLock(fs: FileSystem, path: string): Lock {
       const here = existing.host === host;
       const alive = here && (existing.pid === process.pid ? held.has(existing.token) : isAlive(existing.pid));
       if (alive || !here) {
-        const who = existing.pid === process.pid && here ? 'another store in this process' : `process ${existing.pid}`;
-        throw new TsdbError(
-          'ERR_LOCKED',
-          `${path} is held by ${who} on ${existing.host}` +
-            (here ? '' : ' (another host: remove the LOCK file if that process is gone)'),
-        );
+        const note = !here
+          ? ' (another host: remove the LOCK file if that process is gone)'
+          : existing.pid === process.pid
+            ? ' (another store in this process)'
+            : '';
+        throw new TsdbError('ERR_LOCKED', `${path} is held by process ${existing.pid} on ${existing.host}${note}`);
       }
     }
     // A stale or unreadable LOCK: remove it and try once more.
