@@ -27,7 +27,9 @@ function put(server: OpcServer, name: string, value: number, timestampMs = Numbe
 }
 
 /** A TCP proxy on port 0 in front of `port`; `kill()` drops every connection through it, as a network failure would. */
-async function startProxy(port: number): Promise<{ port: number; kill: () => void; sent: () => string }> {
+async function startProxy(
+  port: number,
+): Promise<{ port: number; kill: () => void; open: () => number; sent: () => string }> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   let sent = '';
   const server = net.createServer((downstream) => {
@@ -60,7 +62,7 @@ async function startProxy(port: number): Promise<{ port: number; kill: () => voi
         server.close(() => resolve());
       }),
   );
-  return { port: (server.address() as net.AddressInfo).port, kill, sent: () => sent };
+  return { port: (server.address() as net.AddressInfo).port, kill, open: () => pairs.size, sent: () => sent };
 }
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
@@ -160,6 +162,8 @@ describe('subscription resume', () => {
       put(t.server, 'a', i);
       put(t.server, 'b', -i);
       if (i === 100 || i === 200) {
+        // Kill a connection that is up at both ends: the client may still be reconnecting from the last kill.
+        await expect.poll(() => c.connected && proxy.open() > 0).toBe(true);
         proxy.kill();
         await once(c, 'disconnect');
       }
