@@ -100,3 +100,42 @@ describe('LossTracker', () => {
     expect(result.loss).toEqual(counts(0, 1, 0, 0));
   });
 });
+
+describe('LossTracker: save and load', () => {
+  const zero = (): LossCounts => ({ lost: 0, duplicate: 0, late: 0, restarts: 0 });
+
+  it('loads what it saved, adds the counters to the totals and decides the next seqs as before', () => {
+    const a = new LossTracker(zero());
+    for (const seq of [5, 6, 9, 7, 7, 40]) a.observe(seq);
+    const totals = zero();
+    const b = new LossTracker(totals);
+    expect(b.load(a.save(4), 4)).toBe(true);
+    expect(totals).toEqual({ lost: a.lost, duplicate: a.duplicate, late: a.late, restarts: a.restarts });
+    for (const seq of [8, 9, 41, 3]) expect(b.observe(seq)).toBe(a.observe(seq));
+    expect([b.lost, b.duplicate, b.late, b.restarts]).toEqual([a.lost, a.duplicate, a.late, a.restarts]);
+  });
+
+  it('catches up with the in-order readings stored after the save', () => {
+    const a = new LossTracker(zero());
+    a.observe(100);
+    const saved = a.save(1);
+    for (let seq = 101; seq <= 2000; seq++) a.observe(seq);
+    const b = new LossTracker(zero());
+    b.load(saved, 1901);
+    expect(b.lastSenderSeq).toBe(2000);
+    // 1999 arrived (a duplicate) and 1000 is far enough back to be a restart, for both.
+    for (const seq of [1999, 2001, 1000]) expect(b.observe(seq)).toBe(a.observe(seq));
+    expect([b.duplicate, b.restarts]).toEqual([a.duplicate, a.restarts]);
+  });
+
+  it('refuses bytes it does not know and changes nothing', () => {
+    const totals = zero();
+    const t = new LossTracker(totals);
+    expect(t.load(new Uint8Array(10), 0)).toBe(false);
+    const wrongVersion = new LossTracker(zero()).save(0);
+    wrongVersion[0] = 9;
+    expect(t.load(wrongVersion, 0)).toBe(false);
+    expect(totals).toEqual(zero());
+    expect(t.lastSenderSeq).toBe(-1);
+  });
+});

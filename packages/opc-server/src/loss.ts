@@ -54,6 +54,10 @@ export const RESTART_DISTANCE = 1000;
  */
 export const RESTART_LOW_SEQ = 16;
 
+const LOSS_STATE_VERSION = 1;
+/** Version byte and padding, seven float64 fields, the window. */
+const LOSS_STATE_BYTES = 8 + 7 * 8 + SEQ_WINDOW / 8;
+
 /**
  * Loss counters, per sensor or summed over all sensors.
  *
@@ -155,6 +159,59 @@ export class LossTracker implements LossCounts {
       this.#totals.lost--;
     }
     this.#set(seq);
+    return true;
+  }
+
+  /**
+   * The whole state (counters, last and base seq, window) as bytes, stamped
+   * with the server seq of the sensor's latest reading, for a durable store
+   * to keep (see {@link LossTracker.load}). Version byte first.
+   */
+  save(serverSeq: number): Uint8Array {
+    const bytes = new Uint8Array(LOSS_STATE_BYTES);
+    const view = new DataView(bytes.buffer);
+    bytes[0] = LOSS_STATE_VERSION;
+    let p = 8;
+    for (const v of [this.lost, this.duplicate, this.late, this.restarts, this.#last, this.#base, serverSeq]) {
+      view.setFloat64(p, v, true);
+      p += 8;
+    }
+    for (let i = 0; i < this.#seen.length; i++) view.setUint32(p + 4 * i, this.#seen[i]!, true);
+    return bytes;
+  }
+
+  /**
+   * Restores what {@link LossTracker.save} wrote, adding the counters to the
+   * totals, then catches up with the readings stored after it: a state is
+   * saved at every observation that is not the next sender-seq in order, so
+   * each reading stored since (up to `serverSeq`, the sensor's seq now)
+   * carried the sender-seq after the one before. Returns false, changing
+   * nothing, for bytes it does not know.
+   */
+  load(bytes: Uint8Array, serverSeq: number): boolean {
+    if (bytes.length !== LOSS_STATE_BYTES || bytes[0] !== LOSS_STATE_VERSION) return false;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const f = (k: number): number => view.getFloat64(8 + 8 * k, true);
+    const [lost, duplicate, late, restarts, last, base, savedAt] = [f(0), f(1), f(2), f(3), f(4), f(5), f(6)];
+    const all = [lost, duplicate, late, restarts, last, base, savedAt];
+    if (!all.every((v) => Number.isSafeInteger(v) && v >= -1) || lost < 0 || duplicate < 0 || late < 0) return false;
+    this.lost = lost;
+    this.duplicate = duplicate;
+    this.late = late;
+    this.restarts = restarts;
+    this.#totals.lost += lost;
+    this.#totals.duplicate += duplicate;
+    this.#totals.late += late;
+    this.#totals.restarts += restarts;
+    for (let i = 0; i < this.#seen.length; i++) this.#seen[i] = view.getUint32(64 + 4 * i, true);
+    this.#last = last;
+    this.#base = base;
+    const since = serverSeq - savedAt;
+    if (last >= 0 && since > 0) {
+      if (since >= SEQ_WINDOW) this.#seen.fill(0);
+      for (let s = last + Math.max(1, since - SEQ_WINDOW + 1); s <= last + since; s++) this.#set(s);
+      this.#last = last + since;
+    }
     return true;
   }
 

@@ -3,6 +3,7 @@
  * and their validation (PROTOCOL.md "Limits": all configurable, with documented
  * defaults").
  */
+import type { StorageOptions } from './storage.js';
 
 /**
  * A logger with pino's method shape. The server logs nothing unless given one.
@@ -82,6 +83,12 @@ export interface OpcServerOptions {
   signal?: AbortSignal;
   /** Clock for server timestamps and for resolving the relative times of `RANGE`, Unix epoch ms (default `Date.now`). */
   now?: () => number;
+  /**
+   * Keep every reading on disk, in the data directory `storage.dir`, for the retention period
+   * (docs/DURABILITY.md). Without it the server keeps history in memory only (the rings of `historyCapacity`) and
+   * writes no file. The store is opened, and its sensors restored, by `createOpcServer`.
+   */
+  storage?: StorageOptions;
 }
 
 /**
@@ -92,7 +99,7 @@ export interface OpcServerOptions {
  * const limits: OpcServerLimits = { ...DEFAULTS, port: 0 };
  * ```
  */
-export type OpcServerLimits = Required<Omit<OpcServerOptions, 'logger' | 'signal' | 'now'>>;
+export type OpcServerLimits = Required<Omit<OpcServerOptions, 'logger' | 'signal' | 'now' | 'storage'>>;
 
 /**
  * The default of every option (frozen).
@@ -144,6 +151,7 @@ export interface ResolvedOptions extends OpcServerLimits {
   logger: Logger;
   signal: AbortSignal | undefined;
   now: () => number;
+  storage: StorageOptions | undefined;
 }
 
 /**
@@ -195,7 +203,7 @@ export const INTEGER_RULES: Readonly<Record<Exclude<keyof OpcServerLimits, 'host
   maxRangeReply: { min: 1, max: 2 ** 31 - 1 },
 });
 
-const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'logger', 'signal', 'now']);
+const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'logger', 'signal', 'now', 'storage']);
 
 /**
  * Checks options and fills in defaults. Throws a TypeError (wrong type,
@@ -254,6 +262,16 @@ export function resolveOptions(options: OpcServerOptions = {}): ResolvedOptions 
   out.logger = logger ?? silentLogger;
   out.signal = signal;
   out.now = now ?? Date.now;
+  const storage = given.storage;
+  if (storage !== undefined) {
+    if (typeof storage !== 'object' || storage === null || Array.isArray(storage)) {
+      throw new TypeError(`storage must be an object with a dir (got ${storage === null ? 'null' : typeof storage})`);
+    }
+    if (typeof (storage as { dir?: unknown }).dir !== 'string' || (storage as { dir: string }).dir === '') {
+      throw new TypeError('storage.dir must be a non-empty string (the data directory)');
+    }
+  }
+  out.storage = storage;
   return out as unknown as ResolvedOptions;
 }
 

@@ -34,6 +34,22 @@ const STATS_KEYS = [
   'udp_errors',
   'recv_buffer_bytes',
   'history_capacity',
+  'storage_durable',
+  'storage_degraded',
+  'storage_disk_bytes',
+  'storage_wal_bytes',
+  'storage_wal_segments',
+  'storage_chunk_files',
+  'storage_readings',
+  'storage_last_fsync_age_ms',
+  'storage_fsync_failures',
+  'storage_write_failures',
+  'storage_checkpoints',
+  'storage_readings_recovered',
+  'storage_bytes_dropped_in_recovery',
+  'storage_recovery_ms',
+  'storage_retention_deleted_files',
+  'storage_retention_deleted_readings',
 ];
 
 function memoryClient(server: ReturnType<typeof createOpcServer>): LineClient {

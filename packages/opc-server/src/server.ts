@@ -35,7 +35,8 @@ import {
 import { OutboundCap } from './outbound-cap.js';
 import { Session, type SessionCloseReason, type SessionContext } from './session.js';
 import { Counters, buildStats, type OpcServerStats } from './stats.js';
-import { SensorStore } from './store.js';
+import { memoryStorageStats, Storage } from './storage.js';
+import { SensorStore, type Sensor } from './store.js';
 import { readIntoBuffer } from './user-buffer.js';
 import { WriteScheduler } from './write-scheduler.js';
 
@@ -181,6 +182,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   #closePromise: Promise<void> | undefined;
   #onSessionsGone: (() => void) | undefined;
   #sensorCapLogged = false;
+  /** The durable store, when the `storage` option asked for one. */
+  readonly #storage: Storage | undefined;
   /** The sender of the datagram being parsed, for `reject` events; undefined outside `#onDatagram`. */
   #datagramFrom: dgram.RemoteInfo | undefined;
 
@@ -194,15 +197,36 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     this.#scheduler = new WriteScheduler(() => {
       if (cap.watching > 0) cap.check();
     });
+    const storage =
+      options.storage === undefined ? undefined : Storage.open(options.storage, this.#logger, options.now);
+    this.#storage = storage;
     this.store = new SensorStore({
       historyCapacity: options.historyCapacity,
       maxSensors: options.maxSensors,
       now: options.now,
       onSensor: (sensor) => {
+        storage?.onSensor(sensor);
         this.#logger.debug({ sensor: sensor.name }, 'new sensor');
         this.emit('sensor', sensor.name);
       },
+      ...(storage && {
+        onReading: (sensor: Sensor) => storage.onReading(sensor),
+        onLossState: (sensor: Sensor) => storage.onLossState(sensor),
+      }),
     });
+    if (storage !== undefined) {
+      try {
+        storage.restore(this.store);
+      } catch (err) {
+        storage.close();
+        throw err;
+      }
+      const r = storage.db.recovery;
+      this.#logger.info(
+        { dir: options.storage!.dir, sensors: this.store.size, readings: r.readings, ms: Math.round(r.ms) },
+        'history recovered',
+      );
+    }
     this.hub = new Hub<Session>(this.store);
     // One name cache for the server's life: a known sensor's name costs no allocation per reading.
     this.#parseOptions = { maxLineBytes: options.maxLineBytes, nameCache: new NameCache() };
@@ -212,8 +236,9 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       hub: this.hub,
       limits: options,
       counters: this.#counters,
-      // RANGE and resumed SUBs read the in-memory rings; a durable store plugs in here as another HistoryReader.
-      history: new RingHistory(),
+      // RANGE and resumed SUBs read the durable store when there is one, else the in-memory rings.
+      history: storage ?? new RingHistory(),
+      ...(storage && { beforeWrite: () => storage.commit() }),
       now: options.now,
       stats: () => this.stats(),
       scheduler: this.#scheduler,
@@ -479,6 +504,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     this.#udp = undefined;
     this.#tcp = undefined;
     this.#address = undefined;
+    // Last: what the clients were sent is committed, then a checkpoint makes the next start quick.
+    this.#storage?.close();
     this.#logger.debug('closed');
     this.emit('close');
   }
@@ -511,6 +538,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       seqRestarts: loss.restarts,
       recvBufferBytes: this.#address?.recvBufferBytes ?? 0,
       historyCapacity: this.store.historyCapacity,
+      storage: this.#storage?.stats() ?? memoryStorageStats(),
     });
   }
 }

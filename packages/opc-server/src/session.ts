@@ -51,6 +51,7 @@ import {
 import { RingHistory, type HistoryReader } from './history.js';
 import type { Hub, Subscriber } from './hub.js';
 import { DEFAULTS, MAX_TIMER_MS, silentLogger, type Logger } from './options.js';
+import { memoryStorageStats } from './storage.js';
 import { Counters, buildStats } from './stats.js';
 import type { SensorStore } from './store.js';
 import { turnClock } from './turn-clock.js';
@@ -128,6 +129,12 @@ export interface SessionContext {
   readonly onSlowConsumer?: (session: Session) => void;
   /** Called when a write did not go through: the client has fallen behind (the server's outbound cap watches it). */
   readonly onFellBehind?: (session: Session) => void;
+  /**
+   * Called before output is handed to the stream. The server commits its
+   * durable store here, so no reading reaches a client before it is in the
+   * log (docs/DURABILITY.md).
+   */
+  readonly beforeWrite?: () => void;
 }
 
 /**
@@ -302,6 +309,7 @@ export class Session implements Subscriber {
     }
     const data = this.#pending;
     this.#pending = '';
+    this.#context.beforeWrite?.();
     if (!stream.write(data)) {
       this.#awaitingDrain = true;
       this.#armDrainTimer();
@@ -702,8 +710,10 @@ export class Session implements Subscriber {
     const data = this.#pending;
     this.#pending = '';
     if (!stream.writableEnded) {
-      if (data.length > 0) stream.end(data);
-      else stream.end();
+      if (data.length > 0) {
+        this.#context.beforeWrite?.();
+        stream.end(data);
+      } else stream.end();
     }
     if (stream.writableFinished) this.#linger();
     else {
@@ -769,6 +779,7 @@ export class Session implements Subscriber {
       seqRestarts: loss.restarts,
       recvBufferBytes: 0,
       historyCapacity: this.#store.historyCapacity,
+      storage: memoryStorageStats(),
     });
   }
 }

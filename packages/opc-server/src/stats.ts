@@ -4,6 +4,7 @@
  * `server.stats()` read them into a plain object with snake_case keys.
  */
 import { REJECT_REASONS, type RejectReason } from '@opc-lite/protocol';
+import type { StorageStats } from './storage.js';
 
 /**
  * `rejected_<reason>` with `-` written as `_`, for every reject reason.
@@ -25,7 +26,7 @@ export type RejectedStatKey = `rejected_${string}`;
  * console.log(s.readings_accepted, s.rejected_bad_number);
  * ```
  */
-export interface OpcServerStats {
+export interface OpcServerStats extends StorageStats {
   uptime_ms: number;
   datagrams_received: number;
   bytes_received: number;
@@ -123,6 +124,8 @@ export interface StatsGauges {
   seqRestarts: number;
   recvBufferBytes: number;
   historyCapacity: number;
+  /** The durable store's figures (zeros without one). */
+  storage: StorageStats;
 }
 
 /**
@@ -165,6 +168,7 @@ export function buildStats(c: Counters, g: StatsGauges): OpcServerStats {
     udp_errors: c.udpErrors,
     recv_buffer_bytes: g.recvBufferBytes,
     history_capacity: g.historyCapacity,
+    ...g.storage,
   });
   return out as unknown as OpcServerStats;
 }

@@ -78,6 +78,35 @@ export class Sensor {
     return this.#values.size;
   }
 
+  /**
+   * @internal Puts back a reading kept by a durable store, at server seq
+   * `seq` (above the sensor's seq). A reading that does not follow the
+   * newest one held by exactly one seq starts the history afresh, so the
+   * history always holds consecutive seqs.
+   */
+  restore(value: number, timestampMs: number, seq: number): void {
+    if (seq !== this.seq + 1) {
+      this.#values.clear();
+      this.#timestamps.clear();
+      this.#disorderSeq = 0;
+    }
+    this.seq = seq - 1;
+    this.append(value, timestampMs);
+  }
+
+  /**
+   * @internal Sets the latest reading without a history entry: a durable store
+   * that kept the sensor's last seq but no longer holds its readings.
+   */
+  restoreLatest(value: number, timestampMs: number, seq: number): void {
+    this.#values.clear();
+    this.#timestamps.clear();
+    this.#disorderSeq = 0;
+    this.seq = seq;
+    this.lastValue = value;
+    this.lastTimestampMs = timestampMs;
+  }
+
   /** @internal Stores one reading; returns its server seq. Allocation-free. */
   append(value: number, timestampMs: number): number {
     if (timestampMs < this.lastTimestampMs) this.#disorderSeq = this.seq + 1;
@@ -166,8 +195,17 @@ export interface SensorStoreOptions {
   maxSensors?: number;
   /** Clock for readings that carry no timestamp, Unix epoch ms (default `Date.now`). */
   now?: () => number;
-  /** Called once when a sensor is created, before its first reading is stored. */
+  /** Called once when a sensor is created, before its first reading is stored (not for {@link SensorStore.restore}). */
   onSensor?: (sensor: Sensor) => void;
+  /** Called after each reading is stored (a durable store writes it there). */
+  onReading?: (sensor: Sensor) => void;
+  /**
+   * Called when a reading's sender-seq was not the next one after the last
+   * (a gap, a duplicate, a late one, a restart, the first one, or none after
+   * some): the loss state changed in a way that counting alone cannot
+   * replay. A durable store saves `sensor.tracker` there.
+   */
+  onLossState?: (sensor: Sensor) => void;
 }
 
 /**
@@ -206,6 +244,8 @@ export class SensorStore {
   readonly #byId: Sensor[] = [];
   readonly #now: () => number;
   readonly #onSensor: ((sensor: Sensor) => void) | undefined;
+  readonly #onReading: ((sensor: Sensor) => void) | undefined;
+  readonly #onLossState: ((sensor: Sensor) => void) | undefined;
 
   constructor(options: SensorStoreOptions = {}) {
     this.historyCapacity = options.historyCapacity ?? 1000;
@@ -218,6 +258,8 @@ export class SensorStore {
     }
     this.#now = options.now ?? Date.now;
     this.#onSensor = options.onSensor;
+    this.#onReading = options.onReading;
+    this.#onLossState = options.onLossState;
   }
 
   /** Number of sensors. */
@@ -244,11 +286,31 @@ export class SensorStore {
       this.#byId.push(sensor);
       this.#onSensor?.(sensor);
     }
-    if (!sensor.tracker.observe(senderSeq)) {
+    const tracker = sensor.tracker;
+    const before = tracker.lastSenderSeq;
+    const stored = tracker.observe(senderSeq);
+    if (this.#onLossState !== undefined && (senderSeq < 0 ? before >= 0 : before < 0 || senderSeq !== before + 1)) {
+      this.#onLossState(sensor);
+    }
+    if (!stored) {
       this.lastDropReason = 'duplicate';
       return undefined;
     }
     sensor.append(value, timestampMs === timestampMs ? timestampMs : this.#now());
+    this.#onReading?.(sensor);
+    return sensor;
+  }
+
+  /**
+   * Creates a sensor with no reading, for a durable store to fill with what it
+   * kept (`Sensor.restore`). Not limited by `maxSensors` (they existed before),
+   * and no `onSensor` call. Throws if the name exists.
+   */
+  restore(name: string): Sensor {
+    if (this.#sensors.has(name)) throw new RangeError(`sensor ${name} already exists`);
+    const sensor = new Sensor(name, this.#byId.length, this.historyCapacity, this.loss);
+    this.#sensors.set(name, sensor);
+    this.#byId.push(sensor);
     return sensor;
   }
 

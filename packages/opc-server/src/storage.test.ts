@@ -1,0 +1,354 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FaultyFileSystem } from '@opc-lite/tsdb';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RingHistory, type HistoryReader } from './history.js';
+import { LossTracker } from './loss.js';
+import { OpcServerError, silentLogger, type OpcServerOptions } from './options.js';
+import { createOpcServer, type OpcServer } from './server.js';
+import { Storage } from './storage.js';
+import { SensorStore, type Sensor } from './store.js';
+import { duplexPair } from './testing/duplex-pair.js';
+import { LineClient } from './testing/line-client.js';
+
+const DIR = '/data';
+const NOW = 1_764_316_800_000;
+const servers: OpcServer[] = [];
+const tmpDirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  for (const dir of tmpDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function server(fsys: FaultyFileSystem, options: OpcServerOptions = {}): OpcServer {
+  const s = createOpcServer({ now: () => NOW, closeGraceMs: 0, ...options, storage: { dir: DIR, fs: fsys } });
+  servers.push(s);
+  return s;
+}
+
+function client(s: OpcServer): LineClient {
+  const [serverEnd, clientEnd] = duplexPair();
+  s.handle(serverEnd, 'memory');
+  return new LineClient(clientEnd);
+}
+
+/** Stores a reading as the UDP path does. */
+function put(s: OpcServer, name: string, value: number, ts = Number.NaN, senderSeq = -1): void {
+  const sensor = s.store.ingest(name, value, ts, senderSeq);
+  if (sensor) s.hub.publish(sensor);
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Every file as it is now, all of it kept: what a process crash (not a power cut) leaves on the disk. */
+function processCrashImage(fsys: FaultyFileSystem): FaultyFileSystem {
+  const files: [string, Uint8Array][] = [];
+  const dirs: string[] = [];
+  const walk = (dir: string): void => {
+    dirs.push(dir);
+    for (const name of fsys.readdir(dir)) {
+      const p = `${dir}/${name}`;
+      try {
+        files.push([p, fsys.readFile(p)]);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EISDIR') throw err;
+        walk(p);
+      }
+    }
+  };
+  walk(DIR);
+  return new FaultyFileSystem({ files, dirs });
+}
+
+async function ask(c: LineClient, command: string): Promise<string[]> {
+  c.send(`${command}\n`);
+  return (await c.until('END')).slice(0, -1);
+}
+
+describe('storage: restart', () => {
+  it('keeps every sensor, its history past the ring, its latest value and its seq across a clean restart', async () => {
+    const fsys = new FaultyFileSystem();
+    const first = server(fsys, { historyCapacity: 10 });
+    for (let i = 1; i <= 50; i++) put(first, 'a', i / 2, NOW - (50 - i) * 1000);
+    put(first, 'default', 0.75);
+    await first.close();
+
+    const second = server(fsys, { historyCapacity: 10 });
+    const a = second.store.get('a')!;
+    expect([a.seq, a.lastValue, a.lastTimestampMs, a.size]).toEqual([50, 25, NOW, 10]);
+    const c = client(second);
+    c.send('n\n');
+    expect(await c.next()).toBe('0.75');
+    expect(await ask(c, 'HIST a 3')).toEqual([
+      'VAL a 24 1764316798000 48',
+      'VAL a 24.5 1764316799000 49',
+      'VAL a 25 1764316800000 50',
+    ]);
+    const range = await ask(c, 'RANGE a 0 now');
+    expect(range).toHaveLength(50);
+    expect(range[0]).toBe('VAL a 0.5 1764316751000 1');
+    put(second, 'a', 99);
+    expect(second.store.get('a')!.seq).toBe(51);
+    expect(await ask(c, 'RANGE a -0s now')).toEqual(['VAL a 25 1764316800000 50', 'VAL a 99 1764316800000 51']);
+  });
+
+  it('keeps what was committed when the process dies without closing', async () => {
+    const fsys = new FaultyFileSystem();
+    const first = server(fsys);
+    for (let i = 1; i <= 2000; i++) put(first, `s${i % 7}`, i, NOW + i);
+    await turn(); // the turn's commit
+    const image = processCrashImage(fsys);
+    await first.close(); // writes to the old disk only; it releases the in-process lock a dead process would not hold
+
+    const second = server(image);
+    expect(second.store.size).toBe(7);
+    let total = 0;
+    for (const sensor of second.store) {
+      const seen: number[] = [];
+      second.store.get(sensor.name)!.forEachRecent(Infinity, (_v, _ts, seq) => seen.push(seq));
+      expect(seen).toEqual(Array.from({ length: sensor.seq }, (_, i) => i + 1));
+      total += sensor.seq;
+    }
+    expect(total).toBe(2000);
+    expect(second.stats().storage_readings_recovered).toBe(2000);
+  });
+
+  it('numbers a sensor that retention emptied above its last seq, and still answers its latest value', async () => {
+    let now = NOW;
+    const fsys = new FaultyFileSystem();
+    const options = { now: () => now, historyCapacity: 5 };
+    const first = createOpcServer({
+      ...options,
+      storage: { dir: DIR, fs: fsys, retentionMs: 60_000, chunkSamples: 4 },
+    });
+    servers.push(first);
+    for (let i = 1; i <= 12; i++) put(first, 'old', i, NOW + i);
+    await first.close();
+    now = NOW + 10 * 60_000;
+    const second = createOpcServer({
+      ...options,
+      storage: { dir: DIR, fs: fsys, retentionMs: 60_000, chunkSamples: 4 },
+    });
+    servers.push(second);
+    put(second, 'other', 1); // a commit runs retention
+    await turn();
+    const old = second.store.get('old')!;
+    expect([old.seq, old.lastValue]).toEqual([12, 12]);
+    put(second, 'old', 13);
+    expect(old.seq).toBe(13);
+  });
+});
+
+describe('storage: loss counters', () => {
+  // Sender-seqs with gaps, duplicates, late ones, restarts and readings without one.
+  const senderSeqs = fc.array(
+    fc.oneof(
+      { weight: 6, arbitrary: fc.constant('next' as const) },
+      { weight: 1, arbitrary: fc.integer({ min: 2, max: 1500 }).map((jump) => ({ jump })) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 40 }).map((back) => ({ back })) },
+      { weight: 1, arbitrary: fc.constant(-1) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 20 }) },
+    ),
+    { maxLength: 300 },
+  );
+
+  function seqsOf(steps: ReadonlyArray<'next' | number | { jump: number } | { back: number }>): number[] {
+    let last = 0;
+    return steps.map((step) => {
+      if (step === 'next') return (last += 1);
+      if (typeof step === 'number') return step < 0 ? -1 : (last = step);
+      if ('jump' in step) return (last += step.jump);
+      return Math.max(0, last - step.back);
+    });
+  }
+
+  it('are back exactly after a restart, clean or crashed, and go on counting as if there had been none', async () => {
+    await fc.assert(
+      fc.asyncProperty(senderSeqs, senderSeqs, fc.boolean(), async (before, after, crash) => {
+        const plain = new LossTracker({ lost: 0, duplicate: 0, late: 0, restarts: 0 });
+        const fsys = new FaultyFileSystem();
+        const first = server(fsys);
+        const seqs = seqsOf([...before, ...after]);
+        const cut = before.length;
+        for (const s of seqs.slice(0, cut)) {
+          plain.observe(s);
+          put(first, 'x', 1, Number.NaN, s);
+        }
+        let image = fsys;
+        if (crash) {
+          await turn();
+          image = processCrashImage(fsys);
+        }
+        await first.close();
+        const second = server(image);
+        for (const s of seqs.slice(cut)) {
+          plain.observe(s);
+          put(second, 'x', 1, Number.NaN, s);
+        }
+        const counts = (l: { lost: number; duplicate: number; late: number; restarts: number }): number[] => [
+          l.lost,
+          l.duplicate,
+          l.late,
+          l.restarts,
+        ];
+        const x = second.store.get('x');
+        expect(counts(x?.loss ?? plain)).toEqual(counts(plain));
+        expect(counts(second.store.loss)).toEqual(counts(plain));
+        await Promise.all(servers.splice(0).map((s) => s.close()));
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('storage: ordering against the log', () => {
+  it('has a reading in the log before any client is shown it', async () => {
+    const fsys = new FaultyFileSystem();
+    const s = server(fsys);
+    const [serverEnd, clientEnd] = duplexPair();
+    // What the disk holds at each moment the server hands output to the client's stream.
+    const imagesAtWrite: FaultyFileSystem[] = [];
+    const write = serverEnd.write.bind(serverEnd) as (chunk: unknown) => boolean;
+    serverEnd.write = ((chunk: unknown) => {
+      imagesAtWrite.push(processCrashImage(fsys));
+      return write(chunk);
+    }) as typeof serverEnd.write;
+    s.handle(serverEnd, 'memory');
+    const c = new LineClient(clientEnd);
+    c.send('SUB *\n');
+    expect(await c.next()).toBe('OK SUB *');
+    // The reading arrives in the turn that answers a command, after the reply was queued: one write carries both.
+    serverEnd.once('data', () => put(s, 'a', 42, NOW));
+    c.send('PING\n');
+    expect(await c.take(2)).toEqual(['PONG', 'PUB a 42 1764316800000 1']);
+    expect(imagesAtWrite).toHaveLength(2);
+    await s.close();
+    const reopened = server(imagesAtWrite[1]!);
+    expect(reopened.store.get('a')?.latest()).toEqual({ name: 'a', value: 42, timestampMs: NOW, seq: 1 });
+  });
+});
+
+describe('storage: reads agree with the rings', () => {
+  const readings = fc.array(
+    fc.record({ dt: fc.integer({ min: -3, max: 50 }), value: fc.double({ noNaN: true, noDefaultInfinity: true }) }),
+    { minLength: 1, maxLength: 200 },
+  );
+  type Visit = (h: HistoryReader, sensor: Sensor, out: unknown[]) => unknown;
+
+  it('answers RANGE, buckets and AFTER as the in-memory history does while the ring holds everything', () => {
+    fc.assert(
+      fc.property(
+        readings,
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 60 }),
+        (rs, a, b, points, limit) => {
+          const storage = Storage.open({ dir: DIR, fs: new FaultyFileSystem() }, silentLogger, () => NOW);
+          const store = new SensorStore({
+            historyCapacity: 1000,
+            onSensor: (s) => storage.onSensor(s),
+            onReading: (s) => storage.onReading(s),
+          });
+          let ts = 1000;
+          for (const r of rs) store.ingest('x', r.value, (ts += r.dt), -1);
+          const sensor = store.get('x')!;
+          const [from, to] = [1000 + Math.min(a, b), 1000 + Math.max(a, b)];
+          const visits: Visit[] = [
+            (h, x, out) => h.range(x, from, to, limit, (...r) => out.push(r)),
+            (h, x, out) => h.buckets(x, from, to, points, (...r) => out.push(r)),
+            (h, x, out) => h.after(x, Math.floor(a / 2), limit, (...r) => out.push(r)),
+            // Below the ring's oldest: the store answers, not the ring.
+            (h, x, out) => h.after(x, 0, limit, (...r) => out.push(r)),
+          ];
+          const ring = new RingHistory();
+          for (const visit of visits) {
+            const fromStore: unknown[] = [];
+            const fromRing: unknown[] = [];
+            expect([visit(storage, sensor, fromStore), fromStore]).toEqual([visit(ring, sensor, fromRing), fromRing]);
+          }
+          storage.close();
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('storage: figures and faults', () => {
+  it('reports the store in STATS, and zeros without one', async () => {
+    const fsys = new FaultyFileSystem();
+    const s = server(fsys);
+    for (let i = 0; i < 100; i++) put(s, 'a', i);
+    await turn();
+    const stats = s.stats();
+    expect(stats.storage_durable).toBe(1);
+    expect(stats.storage_degraded).toBe(0);
+    expect(stats.storage_readings).toBe(100);
+    expect(stats.storage_disk_bytes).toBeGreaterThan(0);
+    expect(stats.storage_wal_segments).toBeGreaterThan(0);
+    const memory = createOpcServer();
+    expect(memory.stats().storage_durable).toBe(0);
+    expect(memory.stats().storage_disk_bytes).toBe(0);
+  });
+
+  it('keeps serving from memory when the disk is full, says so in STATS, and writes again when there is room', async () => {
+    const fsys = new FaultyFileSystem();
+    // A clock that moves: the store retries by it.
+    const s = createOpcServer({ storage: { dir: DIR, fs: fsys, retryMs: 1 } });
+    servers.push(s);
+    put(s, 'a', 1);
+    await turn();
+    fsys.setFull(0);
+    put(s, 'a', 2);
+    await turn();
+    expect(s.stats().storage_degraded).toBe(1);
+    const c = client(s);
+    expect((await ask(c, 'HIST a')).map((line) => line.split(' ')[2])).toEqual(['1', '2']);
+    fsys.setFull(undefined);
+    for (let i = 0; i < 20 && s.stats().storage_degraded === 1; i++) {
+      put(s, 'a', 3 + i);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(s.stats().storage_degraded).toBe(0);
+    const seq = s.store.get('a')!.seq;
+    await s.close();
+    const reopened = server(fsys);
+    expect(reopened.store.get('a')!.seq).toBe(seq);
+    const seqs: number[] = [];
+    reopened.store.get('a')!.forEachRecent(Infinity, (_v, _t, q) => seqs.push(q));
+    expect(seqs).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
+  });
+
+  it('refuses a second server on the same data directory, naming the process that holds it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opc-storage-'));
+    tmpDirs.push(dir);
+    servers.push(createOpcServer({ storage: { dir } }));
+    let error: unknown;
+    try {
+      createOpcServer({ storage: { dir } });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(OpcServerError);
+    expect(error).toMatchObject({ code: 'ERR_LOCKED' });
+    expect((error as Error).message).toContain(`process ${process.pid}`);
+  });
+
+  it('refuses a data directory it cannot create', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opc-storage-'));
+    tmpDirs.push(dir);
+    fs.writeFileSync(path.join(dir, 'file'), '');
+    expect(() => createOpcServer({ storage: { dir: path.join(dir, 'file', 'data') } })).toThrow(
+      expect.objectContaining({ code: 'ERR_DATA_DIR' }),
+    );
+  });
+
+  it('rejects a storage option without a directory', () => {
+    expect(() => createOpcServer({ storage: {} as never })).toThrow(/storage.dir must be a non-empty string/);
+    expect(() => createOpcServer({ storage: 'opc-data' as never })).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,274 @@
+/**
+ * Durable history: the server's sensors kept in an `@opc-lite/tsdb` store
+ * (docs/ARCHITECTURE.md, "Durable history"; the promise it keeps:
+ * docs/DURABILITY.md).
+ *
+ * How it works: the sensor store calls {@link Storage.onReading} after each
+ * reading it stores, which appends it to the tsdb (buffered, no I/O). Before
+ * any session hands output to its socket, and once per turn in any case,
+ * {@link Storage.commit} writes the turn's records to the log with one
+ * write, so a reading is in the log (and, with `fsync: 'always'`, on the
+ * disk) before any client can be shown it. A sensor's loss state is saved as
+ * the series' metadata whenever it changes in a way counting cannot replay
+ * (`SensorStoreOptions.onLossState`), in the same write as the readings.
+ *
+ * At start, {@link Storage.restore} recreates every sensor from the store:
+ * its latest reading and seq (new readings continue above it), its ring
+ * history (the newest `historyCapacity` readings) and its loss counters.
+ */
+import { openTsdb, TsdbError, type Tsdb, type TsdbOptions, type TsdbStats } from '@opc-lite/tsdb';
+import type { BucketVisitor, HistoryReader, RangeResult, ReadingVisitor } from './history.js';
+import { RingHistory } from './history.js';
+import { OpcServerError, type Logger } from './options.js';
+import type { Sensor, SensorStore } from './store.js';
+
+/**
+ * The `storage` option of `createOpcServer`: where and how to keep history
+ * on disk. Every field but `dir` is optional; see `@opc-lite/tsdb`'s
+ * `TsdbOptions` for their defaults (fsync `'interval'` every 1000 ms,
+ * retention 30 days, no byte cap, recovery `'repair'`).
+ *
+ * @example
+ * ```ts
+ * const server = createOpcServer({ storage: { dir: './opc-data', fsync: 'always' } });
+ * ```
+ */
+export type StorageOptions = Omit<TsdbOptions, 'logger' | 'now'>;
+
+/** The storage figures of `STATS` (all 0 when the server keeps history in memory only). */
+export interface StorageStats {
+  /** 1 when history is kept on disk, 0 for memory only. */
+  storage_durable: number;
+  /** 1 while writes to the disk fail and readings are kept in memory only. */
+  storage_degraded: number;
+  storage_disk_bytes: number;
+  storage_wal_bytes: number;
+  storage_wal_segments: number;
+  storage_chunk_files: number;
+  storage_readings: number;
+  storage_last_fsync_age_ms: number;
+  storage_fsync_failures: number;
+  storage_write_failures: number;
+  storage_checkpoints: number;
+  storage_readings_recovered: number;
+  storage_bytes_dropped_in_recovery: number;
+  storage_recovery_ms: number;
+  storage_retention_deleted_files: number;
+  storage_retention_deleted_readings: number;
+}
+
+const MEMORY_STATS: Readonly<StorageStats> = Object.freeze({
+  storage_durable: 0,
+  storage_degraded: 0,
+  storage_disk_bytes: 0,
+  storage_wal_bytes: 0,
+  storage_wal_segments: 0,
+  storage_chunk_files: 0,
+  storage_readings: 0,
+  storage_last_fsync_age_ms: 0,
+  storage_fsync_failures: 0,
+  storage_write_failures: 0,
+  storage_checkpoints: 0,
+  storage_readings_recovered: 0,
+  storage_bytes_dropped_in_recovery: 0,
+  storage_recovery_ms: 0,
+  storage_retention_deleted_files: 0,
+  storage_retention_deleted_readings: 0,
+});
+
+/** The storage figures of a server without a durable store. */
+export function memoryStorageStats(): StorageStats {
+  return { ...MEMORY_STATS };
+}
+
+/**
+ * A server's durable store: opened by the server's constructor, fed by the
+ * sensor store's callbacks, committed before output, closed last.
+ */
+export class Storage implements HistoryReader {
+  readonly db: Tsdb;
+  readonly #logger: Logger;
+  /** tsdb series id by sensor id. */
+  readonly #seriesOf: number[] = [];
+  /** Sensors whose loss state changed this turn (each once). */
+  readonly #lossDirty: Sensor[] = [];
+  readonly #lossMarked = new Set<number>();
+  readonly #ring = new RingHistory();
+  #dirty = false;
+  #commitScheduled = false;
+  #closed = false;
+  #unstorableLogged = false;
+
+  private constructor(db: Tsdb, logger: Logger) {
+    this.db = db;
+    this.#logger = logger;
+  }
+
+  /**
+   * Opens the store in `options.dir` (taking its LOCK and recovering it).
+   * Throws an OpcServerError with the store's code (`ERR_LOCKED`,
+   * `ERR_DATA_DIR`, `ERR_CORRUPT`) and a message fit for one log line.
+   */
+  static open(options: StorageOptions, logger: Logger, now: () => number): Storage {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`storage must be an object (got ${options === null ? 'null' : typeof options})`);
+    }
+    let db: Tsdb;
+    try {
+      db = openTsdb({ ...options, logger, now });
+    } catch (err) {
+      if (err instanceof TsdbError) throw new OpcServerError(err.code, err.message, { cause: err });
+      throw err;
+    }
+    return new Storage(db, logger);
+  }
+
+  /** Recreates every sensor the store holds, in the store's order (so sensor ids and series ids agree). */
+  restore(store: SensorStore): void {
+    const capacity = store.historyCapacity;
+    const values = new Float64Array(capacity);
+    const stamps = new Float64Array(capacity);
+    const seqs = new Float64Array(capacity);
+    for (const info of this.db.series()) {
+      const sensor = store.restore(info.name);
+      this.#seriesOf[sensor.id] = info.id;
+      if (info.lastSeq === 0) continue;
+      let n = 0;
+      this.db.last(info.id, capacity, (ts, value, seq) => {
+        stamps[n] = ts;
+        values[n] = value;
+        seqs[n] = seq;
+        n++;
+      });
+      if (n > 0 && seqs[n - 1] === info.lastSeq) {
+        for (let i = 0; i < n; i++) sensor.restore(values[i]!, stamps[i]!, seqs[i]!);
+      } else {
+        // Retention deleted its readings; the series still knows its latest.
+        sensor.restoreLatest(info.lastValue ?? Number.NaN, info.lastTs ?? Number.NaN, info.lastSeq);
+      }
+      if (info.meta !== undefined && !sensor.tracker.load(info.meta, info.lastSeq)) {
+        this.#logger.warn({ sensor: info.name }, 'stored loss counters not understood; counting afresh');
+      }
+    }
+  }
+
+  /** A new sensor: its series. */
+  onSensor(sensor: Sensor): void {
+    if (this.#closed) return;
+    this.#seriesOf[sensor.id] = this.db.createSeries(sensor.name);
+  }
+
+  /** A reading was stored in `sensor` (its latest). */
+  onReading(sensor: Sensor): void {
+    if (this.#closed) return;
+    const id = this.#seriesOf[sensor.id];
+    if (id === undefined) return;
+    const ts = sensor.lastTimestampMs;
+    const value = sensor.lastValue;
+    if (!Number.isFinite(ts) || !Number.isFinite(value)) {
+      // Only an embedder calling the store directly can get here: the parsers accept finite numbers only.
+      if (!this.#unstorableLogged) {
+        this.#unstorableLogged = true;
+        this.#logger.warn({ sensor: sensor.name, value, ts }, 'a reading that is not finite is kept in memory only');
+      }
+      return;
+    }
+    this.db.append(id, sensor.seq, ts, value);
+    this.#touch();
+  }
+
+  /** The sensor's loss state changed: saved with this turn's write. */
+  onLossState(sensor: Sensor): void {
+    if (this.#closed || this.#lossMarked.has(sensor.id)) return;
+    this.#lossMarked.add(sensor.id);
+    this.#lossDirty.push(sensor);
+    this.#touch();
+  }
+
+  #touch(): void {
+    this.#dirty = true;
+    if (!this.#commitScheduled) {
+      this.#commitScheduled = true;
+      setImmediate(this.#onTurn);
+    }
+  }
+
+  readonly #onTurn = (): void => {
+    this.#commitScheduled = false;
+    this.commit();
+  };
+
+  /** Writes what this turn added (one write; an fdatasync too with `fsync: 'always'`). Cheap when nothing was. */
+  commit(): void {
+    if (!this.#dirty || this.#closed) return;
+    this.#dirty = false;
+    const dirty = this.#lossDirty;
+    for (let i = 0; i < dirty.length; i++) {
+      const sensor = dirty[i]!;
+      const id = this.#seriesOf[sensor.id];
+      if (id !== undefined) this.db.setMeta(id, sensor.tracker.save(sensor.seq));
+    }
+    dirty.length = 0;
+    this.#lossMarked.clear();
+    this.db.commit();
+  }
+
+  /** Commits, checkpoints and closes the store (releasing its LOCK). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.commit();
+    this.#closed = true;
+    this.db.close();
+  }
+
+  stats(): StorageStats {
+    const s: TsdbStats = this.db.stats();
+    const r = this.db.recovery;
+    return {
+      storage_durable: 1,
+      storage_degraded: s.degraded ? 1 : 0,
+      storage_disk_bytes: s.diskBytes,
+      storage_wal_bytes: s.walBytes,
+      storage_wal_segments: s.walSegments,
+      storage_chunk_files: s.chunkFiles,
+      storage_readings: s.readings,
+      storage_last_fsync_age_ms: Math.round(s.lastFsyncAgeMs),
+      storage_fsync_failures: s.fsyncFailures,
+      storage_write_failures: s.writeFailures,
+      storage_checkpoints: s.checkpoints,
+      storage_readings_recovered: s.readingsRecovered,
+      storage_bytes_dropped_in_recovery: s.bytesDroppedInRecovery,
+      storage_recovery_ms: Math.round(r.ms),
+      storage_retention_deleted_files: s.retentionDeletedFiles,
+      storage_retention_deleted_readings: s.retentionDeletedReadings,
+    };
+  }
+
+  // ---- HistoryReader: RANGE and resumed SUBs read the whole retained history ----
+
+  range(sensor: Sensor, fromMs: number, toMs: number, limit: number, fn: ReadingVisitor): RangeResult {
+    const id = this.#seriesOf[sensor.id];
+    if (id === undefined || this.#closed) return this.#ring.range(sensor, fromMs, toMs, limit, fn);
+    return this.db.range(id, fromMs, toMs, limit, fn);
+  }
+
+  buckets(sensor: Sensor, fromMs: number, toMs: number, points: number, fn: BucketVisitor): number {
+    const id = this.#seriesOf[sensor.id];
+    if (id === undefined || this.#closed) return this.#ring.buckets(sensor, fromMs, toMs, points, fn);
+    let given = 0;
+    this.db.buckets(id, fromMs, toMs, points, (start, count, min, max, mean, first, last) => {
+      given++;
+      fn(start, count, min, max, mean, first, last);
+    });
+    return given;
+  }
+
+  after(sensor: Sensor, seq: number, limit: number, fn: ReadingVisitor): number {
+    const id = this.#seriesOf[sensor.id];
+    // Within the ring (the usual resume after a short disconnect): no decoding.
+    if (id === undefined || this.#closed || seq >= sensor.seq - sensor.size) {
+      return this.#ring.after(sensor, seq, limit, fn);
+    }
+    return this.db.after(id, seq, limit, fn);
+  }
+}
