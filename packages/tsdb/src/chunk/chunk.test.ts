@@ -31,6 +31,28 @@ function readAll(bytes: Uint8Array, count: number): { readings: Reading[]; error
   }
 }
 
+/** Decodes with decodeChunk; returns the readings (when it succeeds) and what it threw. */
+function decodeAll(bytes: Uint8Array, count: number): { readings: Reading[] | undefined; error: unknown } {
+  try {
+    return { readings: decode(bytes, count), error: undefined };
+  } catch (error) {
+    return { readings: undefined, error };
+  }
+}
+
+/** decodeChunk and ChunkReader agree: the same readings, or errors of the same class and message. */
+function expectBothDecoders(bytes: Uint8Array, count: number): void {
+  const bulk = decodeAll(bytes, count);
+  const stepwise = readAll(bytes, count);
+  if (stepwise.error === undefined) {
+    expect(bulk.error).toBeUndefined();
+    expectSame(bulk.readings ?? [], stepwise.readings);
+  } else {
+    expect(bulk.error).toBeInstanceOf(ChunkDecodeError);
+    expect((bulk.error as Error).message).toBe((stepwise.error as Error).message);
+  }
+}
+
 /** Object.is on every number, with a message naming the first reading that differs. */
 function expectSame(actual: readonly Reading[], expected: readonly Reading[]): void {
   expect(actual.length).toBe(expected.length);
@@ -160,6 +182,38 @@ describe('the bit layout', () => {
     const bytes = encode(readings).bytes();
     expectSame(decode(bytes, readings.length), readings);
     expect([bytes.length, crc32(bytes)]).toEqual([4007, 1553752175]);
+  });
+
+  it.each([
+    [
+      'a ramp of 0.1 steps every 1 s',
+      workload(
+        1024,
+        (i) => T0 + 1000 * i,
+        (t) => ((t - T0) % 600_000) / 10_000,
+      ),
+      281,
+      1838429275,
+    ],
+    ['a 1 s sawtooth with 3 decimals every 10 ms', workload(1024, every10ms, sawtooth3), 313, 3398369254],
+    ['a slow random walk with 2 decimals every 10 ms', workload(1024, every10ms, walk2(1)), 538, 346547823],
+    ['a constant every 10 ms', workload(1024, every10ms, () => 21.5), 274, 2233044311],
+    ['the sawtooth every 1 s with 0-2 ms jitter', workload(1024, everySecondJittered(2), sawtooth3), 1149, 4246568226],
+    [
+      'a sine (no short decimals) every 1 s',
+      workload(
+        1024,
+        (i) => T0 + 1000 * i,
+        (t) => Math.sin(t / 7e4),
+      ),
+      8580,
+      3295852580,
+    ],
+  ])('encodes %s to the bytes format version 1 has always given', (_, readings, length, crc) => {
+    // A change here changes the format: it needs a new CHUNK_FORMAT_VERSION.
+    const bytes = encode(readings).bytes();
+    expectSame(decode(bytes, readings.length), readings);
+    expect([bytes.length, crc32(bytes)]).toEqual([length, crc]);
   });
 
   it('writes a bare version byte for an empty chunk', () => {
@@ -410,6 +464,7 @@ describe('corrupt chunks', () => {
     const { name, code, message: text } = error as ChunkDecodeError;
     expect([name, code]).toEqual(['ChunkDecodeError', 'ERR_CHUNK_CORRUPT']);
     expect(text).toMatch(message);
+    expectBothDecoders(bytes, count);
   };
 
   it('rejects another format version', () => {
@@ -731,8 +786,10 @@ describe('properties', () => {
       fc.property(readings, fc.nat(), (list, at) => {
         fc.pre(list.length > 0);
         const bytes = encode(list).bytes();
-        const { readings: read, error } = readAll(bytes.subarray(0, at % bytes.length), list.length);
+        const cut = bytes.subarray(0, at % bytes.length);
+        const { readings: read, error } = readAll(cut, list.length);
         expect(error).toBeInstanceOf(ChunkDecodeError);
+        expectBothDecoders(cut, list.length);
         expect(read.length).toBeLessThan(list.length);
         expectSame(read, list.slice(0, read.length));
       }),
@@ -746,6 +803,8 @@ describe('properties', () => {
         fc.pre(list.length > 0);
         const bytes = encode(list).bytes();
         expect(readAll(bytes, list.length + 1).error).toBeInstanceOf(ChunkDecodeError);
+        expectBothDecoders(bytes, list.length + 1);
+        expectBothDecoders(bytes, list.length - 1);
         const fewer = readAll(bytes, list.length - 1);
         expect(fewer.error).toBeInstanceOf(ChunkDecodeError);
         expectSame(fewer.readings, list.slice(0, fewer.readings.length));
@@ -773,6 +832,7 @@ describe('properties', () => {
         if (error === undefined) expect(read.length).toBe(count);
         else expect(error).toBeInstanceOf(ChunkDecodeError);
         for (const [ts, v] of read) expect(Number.isFinite(ts) && Number.isFinite(v)).toBe(true);
+        expectBothDecoders(bytes, count);
       }),
       { numRuns: 1000 },
     );
