@@ -27,7 +27,11 @@ const sensorLog = join(logs, 'sensor.log');
 
 const server = spawn(
   process.execPath,
-  [bin('opc-server', 'opc-server'), '--port', '0', '--log-format', 'json', '--stats-interval-ms', '5000'],
+  // History is kept beside the logs, so a second demo shows the first one's readings too.
+  [
+    bin('opc-server', 'opc-server'),
+    ...['--port', '0', '--log-format', 'json', '--stats-interval-ms', '5000', '--data-dir', join(logs, 'data')],
+  ],
   { stdio: ['ignore', 'ignore', openSync(serverLog, 'w')] },
 );
 

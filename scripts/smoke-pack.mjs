@@ -175,6 +175,20 @@ async function pollN(port) {
   return text;
 }
 
+/** Sends one command and reads its reply up to the END line. */
+async function query(port, command) {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  socket.write(command);
+  let text = '';
+  for await (const chunk of socket) {
+    text += chunk;
+    if (/(^|\n)(END|ERR [^\n]*)\n$/.test(text)) break;
+  }
+  socket.destroy();
+  return text;
+}
+
 async function checkClis(app) {
   const bin = (name) => join(app, 'node_modules', '.bin', name);
   for (const name of ['opc-server', 'opc-sensor', 'opc-reader']) {
@@ -182,16 +196,25 @@ async function checkClis(app) {
     assert(/^\d+\.\d+\.\d+/.test(version), `${name} --version prints a version (got '${version}')`);
   }
 
-  const server = start(bin('opc-server'), ['--port', '0', '--log-format', 'json', '--stats-interval-ms', '0'], app);
-  const started = await waitFor(
-    () =>
-      server.out.stderr
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l))
-        .find((l) => l.tcp),
-    'opc-server start line',
-  );
+  const dataDir = join(work, 'opc-data');
+  const startServer = async (port) => {
+    const child = start(
+      bin('opc-server'),
+      ['--port', String(port), '--log-format', 'json', '--stats-interval-ms', '0', '--data-dir', dataDir],
+      app,
+    );
+    const line = await waitFor(
+      () =>
+        child.out.stderr
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+          .find((l) => l.tcp),
+      'opc-server start line',
+    );
+    return { child, started: line };
+  };
+  const { child: server, started } = await startServer(0);
   const port = Number(started.tcp.split(':').pop());
   step(`  opc-server listening on ${started.tcp}, UDP buffer ${started.recvBufferBytes} bytes`);
 
@@ -232,6 +255,26 @@ async function checkClis(app) {
   assert((await within(15_000, server.exited, 'opc-server SIGTERM')) === 0, 'opc-server exits 0 on SIGTERM');
   assert(/summary/.test(server.out.stderr), 'opc-server logs a summary on exit');
   step('  opc-server exits 0 with a summary on SIGTERM');
+
+  // What it was sent is still there after a restart, and after a kill -9.
+  const again = await startServer(port);
+  assert((await pollN(port)) === '0.35\n', 'n answers the last bare float after a restart');
+  const hist = await query(port, 'HIST smoke 20\n');
+  assert(
+    hist.split('\n').filter((l) => l.startsWith('VAL smoke ')).length === 20,
+    `HIST keeps 20 readings (got ${hist})`,
+  );
+  again.child.child.kill('SIGKILL');
+  await within(15_000, again.child.exited, 'opc-server SIGKILL');
+  const third = await startServer(port);
+  const range = await query(port, 'RANGE smoke 0 now\n');
+  assert(
+    range.split('\n').filter((l) => l.startsWith('VAL smoke ')).length === 20,
+    `RANGE keeps 20 readings (got ${range})`,
+  );
+  third.child.child.kill('SIGTERM');
+  assert((await within(15_000, third.child.exited, 'opc-server SIGTERM')) === 0, 'opc-server exits 0 on SIGTERM');
+  step(`  history in ${dataDir} survives a restart and a kill -9 (n, HIST, RANGE)`);
 }
 
 try {

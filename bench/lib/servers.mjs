@@ -60,12 +60,18 @@ export function pinned(cmd, args, cpu) {
  * Starts a server and resolves once it listens:
  * `{ kind, pid, port, recvBufferBytes, requestedRecvBufferBytes, stop(), stats(), memory(), cpuSeconds() }`.
  */
-export async function startServer(kind, { extraArgs = [] } = {}) {
+export async function startServer(kind, { extraArgs = [], dataDir } = {}) {
   let cmd;
   let args;
   if (kind === 'opc-lite') {
     cmd = process.execPath;
-    args = [...opcNodeFlags, OPC_BIN, '--port', '0', '--log-format', 'json', '--stats-interval-ms', '0', ...extraArgs];
+    // The hub's own figures are measured without storage; storage scenarios pass a temporary data dir.
+    const storage = dataDir === undefined ? ['--memory'] : ['--data-dir', dataDir];
+    args = [
+      ...opcNodeFlags,
+      OPC_BIN,
+      ...['--port', '0', '--log-format', 'json', '--stats-interval-ms', '0', ...storage, ...extraArgs],
+    ];
   } else if (kind === 'node') {
     cmd = process.execPath;
     args = [NODE_REF, '0'];

@@ -2,6 +2,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -17,9 +20,11 @@ interface Cli {
 
 const running: Cli[] = [];
 
-function startCli(args: string[], env: Record<string, string> = {}): Cli {
+function startCli(args: string[], env: Record<string, string> = {}, cwd = tempDir()): Cli {
+  // Its own working directory: the default data dir lands there, never in the checkout.
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, ...env, NO_COLOR: '1' },
+    cwd,
+    env: { ...withoutOpcEnv(process.env), ...env, NO_COLOR: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -32,6 +37,17 @@ function startCli(args: string[], env: Record<string, string> = {}): Cli {
   return cli;
 }
 
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'opc-cli-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** The caller's shell must not change a test. */
+const withoutOpcEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('OPC_')));
+
 afterEach(async () => {
   for (const cli of running.splice(0)) {
     if (cli.child.exitCode === null && cli.child.signalCode === null) {
@@ -39,6 +55,7 @@ afterEach(async () => {
       await cli.exit;
     }
   }
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 type LogLine = Record<string, unknown> & { msg?: string };
@@ -60,6 +77,20 @@ async function startServer(extra: string[] = []): Promise<{ cli: Cli; port: numb
   );
   const port = Number(String(start.tcp).split(':').pop());
   return { cli, port, start };
+}
+
+/** Sends one command and returns the reply's lines before END. */
+async function ask(port: number, command: string): Promise<string[]> {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  socket.write(`${command}\n`);
+  let text = '';
+  for await (const chunk of socket) {
+    text += String(chunk);
+    if (/(^|\n)END\n$/.test(text)) break;
+  }
+  socket.destroy();
+  return text.split('\n').slice(0, -2);
 }
 
 /** The original lector's flow: connect, send `n`, read one line, close. */
@@ -178,6 +209,87 @@ describe('opc-server CLI', () => {
     const lines = cli.stderr().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
+  });
+
+  it('names the absolute data directory at start, and keeps n, HIST and RANGE across a restart and a kill -9', async () => {
+    const cwd = tempDir();
+    const first = startCli(['--port', '0', '--log-format', 'json', '--stats-interval-ms', '0'], {}, cwd);
+    const started = await vi.waitFor(
+      () => {
+        const line = logLines(first.stderr()).find((l) => typeof l.dataDir === 'string');
+        if (!line) throw new Error(`no storage line yet; stderr: ${first.stderr()}`);
+        return line;
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    expect(started).toMatchObject({
+      dataDir: join(cwd, 'opc-data'),
+      msg: `history is kept in ${join(cwd, 'opc-data')}`,
+    });
+    const port = Number(
+      String(logLines(first.stderr()).find((l) => typeof l.tcp === 'string')!.tcp)
+        .split(':')
+        .pop(),
+    );
+    const udp = createSocket('udp4');
+    // Recent timestamps: readings older than the retention (30 days) are deleted at start.
+    const t0 = Math.floor(Date.now() / 1000) - 60;
+    for (let i = 1; i <= 5; i++) udp.send(`ramp ${i} ${t0 + i} ${i}`, port, '127.0.0.1');
+    udp.send('0.35', port, '127.0.0.1');
+    await expect.poll(() => poll(port), { timeout: 5_000 }).toBe('0.35\n');
+    udp.close();
+    first.child.kill('SIGTERM');
+    expect(await first.exit).toBe(0);
+
+    const second = startCli(['--port', String(port), '--log-format', 'json', '--stats-interval-ms', '0'], {}, cwd);
+    await vi.waitFor(
+      () => expect(logLines(second.stderr()).find((l) => l.dataDir)).toMatchObject({ sensors: 2, readings: 6 }),
+      {
+        timeout: 10_000,
+      },
+    );
+    expect(await poll(port)).toBe('0.35\n');
+    expect(await ask(port, 'HIST ramp 2')).toEqual([
+      `VAL ramp 4 ${(t0 + 4) * 1000} 4`,
+      `VAL ramp 5 ${(t0 + 5) * 1000} 5`,
+    ]);
+    second.child.kill('SIGKILL');
+    await second.exit;
+
+    const third = startCli(['--port', String(port), '--log-format', 'json', '--stats-interval-ms', '0'], {}, cwd);
+    await vi.waitFor(() => expect(logLines(third.stderr()).find((l) => l.dataDir)).toBeDefined(), { timeout: 10_000 });
+    expect((await ask(port, 'RANGE ramp 0 now')).map((l) => l.split(' ').pop())).toEqual(['1', '2', '3', '4', '5']);
+  });
+
+  it('refuses a data directory another server holds with one line naming that process, and exits 1', async () => {
+    const cwd = tempDir();
+    const { cli: holder } = await startServer(['--stats-interval-ms', '0', '--data-dir', join(cwd, 'd')]);
+    const second = startCli(['--port', '0', '--log-format', 'json', '--data-dir', join(cwd, 'd')]);
+    expect(await second.exit).toBe(1);
+    const lines = second.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^opc-server: the data directory is in use: .*LOCK is held by process ${holder.child.pid!} on .*; stop that server or choose another --data-dir$`,
+      ),
+    );
+  });
+
+  it('refuses a data directory it cannot create with one line, and exits 1', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'file'), '');
+    const cli = startCli(['--port', '0', '--log-format', 'json', '--data-dir', join(cwd, 'file', 'data')]);
+    expect(await cli.exit).toBe(1);
+    const lines = cli.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^opc-server: cannot use the data directory: .*file\/data/);
+  });
+
+  it('writes nothing with --memory, and says history is in memory only', async () => {
+    const cwd = tempDir();
+    const { cli } = await startServer(['--stats-interval-ms', '0', '--memory']);
+    await vi.waitFor(() => expect(cli.stderr()).toContain('history is kept in memory only'), { timeout: 10_000 });
+    expect(readdirSync(cwd)).toEqual([]);
   });
 
   it('rejects a bad environment value with one line naming the variable', async () => {

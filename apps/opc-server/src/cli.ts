@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
-import { createOpcServer, DEFAULTS, type OpcServer } from '@opc-lite/opc-server';
+import { createOpcServer, DEFAULTS, OpcServerError, STORAGE_DEFAULTS, type OpcServer } from '@opc-lite/opc-server';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { helpText, parseCli, UsageError, type CliCommand } from './options.js';
@@ -52,6 +52,19 @@ const describeListenError = (err: unknown, host: string, port: number): string =
   }
 };
 
+const STORAGE_ERRORS = new Set(['ERR_LOCKED', 'ERR_DATA_DIR', 'ERR_CORRUPT']);
+
+const describeStorageError = (err: OpcServerError): string => {
+  switch (err.code) {
+    case 'ERR_LOCKED':
+      return `the data directory is in use: ${err.message}; stop that server or choose another --data-dir`;
+    case 'ERR_CORRUPT':
+      return `the data directory is damaged: ${err.message}; start with --recovery repair to cut the damage away (it is logged and counted)`;
+    default:
+      return `cannot use the data directory: ${err.message}`;
+  }
+};
+
 async function main(): Promise<void> {
   let command: CliCommand;
   try {
@@ -76,9 +89,10 @@ async function main(): Promise<void> {
   } catch (err) {
     // The library validates every option with a RangeError or TypeError naming it.
     if (err instanceof RangeError || err instanceof TypeError) fail(err.message, 2);
+    // The data directory is taken by another server, cannot be used, or (with --recovery strict) is damaged.
+    if (err instanceof OpcServerError && STORAGE_ERRORS.has(err.code)) fail(describeStorageError(err), 1);
     throw err;
   }
-
   server.on('error', (err) => log.error({ err }, 'server error'));
   server.on('slowConsumer', (info) => log.warn(info, 'slow consumer disconnected'));
   // A dropped UDP line is otherwise only a counter: say why, with a sample, a few times a minute at most.
@@ -101,7 +115,27 @@ async function main(): Promise<void> {
         : 'listening',
     );
   } catch (err) {
+    await server.close(); // releases the data directory
     fail(describeListenError(err, command.server.host, command.server.port), 1);
+  }
+
+  // After the listening line, so that a start that fails says one line only.
+  const storage = command.server.storage;
+  if (storage === undefined) {
+    log.info('history is kept in memory only (--memory): it is lost when the server stops');
+  } else {
+    const recovered = server.stats();
+    log.info(
+      {
+        dataDir: storage.dir,
+        sensors: recovered.sensors,
+        readings: recovered.storage_readings_recovered,
+        recoveryMs: recovered.storage_recovery_ms,
+        bytesDropped: recovered.storage_bytes_dropped_in_recovery,
+        fsync: storage.fsync ?? STORAGE_DEFAULTS.fsync,
+      },
+      `history is kept in ${storage.dir}`,
+    );
   }
 
   let timer: NodeJS.Timeout | undefined;

@@ -1,9 +1,10 @@
 import { INTEGER_RULES } from '@opc-lite/opc-server';
 import { describe, expect, it } from 'vitest';
-import { helpText, NUMERIC_FLAGS, parseCli, UsageError } from './options.js';
+import { helpText, NUMERIC_FLAGS, parseCli, parseDuration, UsageError } from './options.js';
 
+const CWD = '/srv/lab';
 const run = (argv: string[], env: Record<string, string> = {}) => {
-  const command = parseCli(argv, env);
+  const command = parseCli(argv, env, CWD);
   if (command.kind !== 'run') throw new Error(`expected run, got ${command.kind}`);
   return command;
 };
@@ -15,7 +16,7 @@ const valueOf = (command: ReturnType<typeof run>, key: (typeof NUMERIC_FLAGS)[nu
 describe('parseCli', () => {
   it('listens on 127.0.0.1:7330 with no arguments', () => {
     const command = run([]);
-    expect(command.server).toEqual({ port: 7330, host: '127.0.0.1' });
+    expect(command.server).toEqual({ port: 7330, host: '127.0.0.1', storage: { dir: '/srv/lab/opc-data' } });
     expect(command.statsIntervalMs).toBe(10_000);
     expect(command.logLevel).toBe('info');
     expect(command.logFormat).toBeUndefined();
@@ -97,6 +98,85 @@ describe('parseCli', () => {
 
   it('names the environment variable when its value is bad', () => {
     expect(() => parseCli([], { OPC_DRAIN_TIMEOUT_MS: 'soon' })).toThrow(/OPC_DRAIN_TIMEOUT_MS must be a whole number/);
+  });
+});
+
+describe('parseCli: storage', () => {
+  it('keeps history in ./opc-data by default, or in --data-dir resolved against the working directory', () => {
+    expect(run([]).server.storage).toEqual({ dir: '/srv/lab/opc-data' });
+    expect(run(['--data-dir', 'var/hist']).server.storage).toEqual({ dir: '/srv/lab/var/hist' });
+    expect(run(['--data-dir', '/data']).server.storage).toEqual({ dir: '/data' });
+    expect(run([], { OPC_DATA_DIR: '/env/dir' }).server.storage).toEqual({ dir: '/env/dir' });
+    expect(run(['--data-dir', '/flag'], { OPC_DATA_DIR: '/env/dir' }).server.storage).toEqual({ dir: '/flag' });
+  });
+
+  it('keeps nothing on disk with --memory or OPC_MEMORY=1', () => {
+    expect(run(['--memory']).server.storage).toBeUndefined();
+    expect(run([], { OPC_MEMORY: '1' }).server.storage).toBeUndefined();
+    expect(run([], { OPC_MEMORY: 'false' }).server.storage).toEqual({ dir: '/srv/lab/opc-data' });
+  });
+
+  it('maps every storage flag and its environment variable', () => {
+    const argv = ['--fsync', 'always', '--fsync-interval-ms', '250', '--retention', '1d12h'];
+    const flags = run([...argv, '--max-disk-bytes', '512MiB', '--recovery', 'strict']).server.storage;
+    expect(flags).toEqual({
+      dir: '/srv/lab/opc-data',
+      fsync: 'always',
+      fsyncIntervalMs: 250,
+      retentionMs: 36 * 3_600_000,
+      maxDiskBytes: 512 * 1024 * 1024,
+      recovery: 'strict',
+    });
+    const env = {
+      OPC_FSYNC: 'off',
+      OPC_FSYNC_INTERVAL_MS: '9',
+      OPC_RETENTION: '0',
+      OPC_MAX_DISK_BYTES: '1000',
+      OPC_RECOVERY: 'repair',
+    };
+    expect(run([], env).server.storage).toEqual({
+      dir: '/srv/lab/opc-data',
+      fsync: 'off',
+      fsyncIntervalMs: 9,
+      retentionMs: 0,
+      maxDiskBytes: 1000,
+      recovery: 'repair',
+    });
+  });
+
+  it.each([
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['6h', 21_600_000],
+    ['30d', 2_592_000_000],
+    ['2w', 1_209_600_000],
+    ['1y', 31_536_000_000],
+    ['500ms', 500],
+    ['0', 0],
+  ])('reads the retention %s as %d ms', (text, ms) => {
+    expect(parseDuration(text, '--retention')).toBe(ms);
+  });
+
+  it.each([
+    [['--memory', '--data-dir', 'x'], /^--data-dir needs a data directory; it does nothing with --memory$/],
+    [['--memory', '--fsync', 'always'], /^--fsync needs a data directory/],
+    [['--fsync', 'sometimes'], /^--fsync must be one of always, interval, off \(got 'sometimes'\)$/],
+    [['--recovery', 'maybe'], /^--recovery must be one of repair, strict/],
+    [['--retention', '30'], /^--retention must be a duration such as 30d, 12h, 90m or 1y .*\(got '30'\)$/],
+    [['--retention', '30 days'], /^--retention must be a duration/],
+    [['--retention', '-1d'], /^--retention needs a value|^--retention must be a duration/],
+    [['--fsync-interval-ms', '0'], /^--fsync-interval-ms must be between 1 and 2147483647 \(got 0\)$/],
+    [['--max-disk-bytes', '1.5GiB'], /^--max-disk-bytes must be a whole number of bytes, optionally with KiB/],
+    [['--max-disk-bytes', '10GB'], /^--max-disk-bytes must be a whole number of bytes/],
+    [['--data-dir', ' '], /^--data-dir must not be empty$/],
+  ])('rejects %j with a one-line usage error', (argv, message) => {
+    expect(() => parseCli(argv, {}, CWD)).toThrow(UsageError);
+    expect(() => parseCli(argv, {}, CWD)).toThrow(message);
+  });
+
+  it('names the environment variable when a storage value is bad', () => {
+    expect(() => parseCli([], { OPC_MEMORY: 'yes' }, CWD)).toThrow(/^OPC_MEMORY must be 1, true, 0 or false/);
+    expect(() => parseCli([], { OPC_RETENTION: 'forever' }, CWD)).toThrow(/^OPC_RETENTION must be a duration/);
   });
 });
 

@@ -2,8 +2,15 @@
  * The command line and environment of `opc-server`, turned into server
  * options. Pure: no I/O, so every rule is tested without spawning a process.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { INTEGER_RULES, type OpcServerOptions } from '@opc-lite/opc-server';
+import {
+  INTEGER_RULES,
+  STORAGE_DEFAULTS,
+  STORAGE_INTEGER_RULES,
+  type OpcServerOptions,
+  type StorageOptions,
+} from '@opc-lite/opc-server';
 import { suggestOption } from './suggest.js';
 
 /** A user mistake on the command line: printed as one line, exit code 2. */
@@ -122,6 +129,69 @@ export type CliCommand =
       readonly logFormat: LogFormat | undefined;
     };
 
+/** Where history is kept when no `--data-dir` is given, under the working directory (as Prometheus' `data/`). */
+export const DEFAULT_DATA_DIR = 'opc-data';
+export const FSYNC_MODES = Object.freeze(['always', 'interval', 'off'] as const);
+export const RECOVERY_MODES = Object.freeze(['repair', 'strict'] as const);
+
+const DURATION_UNITS: Readonly<Record<string, number>> = Object.freeze({
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+  y: 365 * 86_400_000,
+});
+
+/**
+ * A retention period: `<n><unit>` with unit ms, s, m, h, d, w or y (`30d`,
+ * `12h`, `1y`), several summed (`1d12h`), or `0` for "keep forever". In ms.
+ *
+ * @example
+ * ```ts
+ * parseDuration('1d12h', '--retention'); // 129600000
+ * ```
+ */
+export function parseDuration(text: string, what: string): number {
+  const trimmed = text.trim();
+  if (trimmed === '0') return 0;
+  const parts = /^(?:\d+(?:ms|s|m|h|d|w|y))+$/.test(trimmed) ? trimmed.match(/\d+(?:ms|s|m|h|d|w|y)/g) : null;
+  if (parts === null) {
+    throw new UsageError(
+      `${what} must be a duration such as 30d, 12h, 90m or 1y (units ms, s, m, h, d, w, y), or 0 to keep everything (got '${text}')`,
+    );
+  }
+  let ms = 0;
+  for (const part of parts) {
+    const [, digits, unit] = /^(\d+)(\D+)$/.exec(part)!;
+    ms += Number(digits) * DURATION_UNITS[unit!]!;
+  }
+  if (!Number.isSafeInteger(ms)) throw new UsageError(`${what} is too long (got '${text}')`);
+  return ms;
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = Object.freeze({
+  '': 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+});
+
+/** A byte count: a whole number, optionally with KiB, MiB, GiB or TiB (`512MiB`). */
+export function parseBytes(text: string, what: string): number {
+  const match = /^(\d+)\s*(KiB|MiB|GiB|TiB)?$/.exec(text.trim());
+  if (match === null) {
+    throw new UsageError(
+      `${what} must be a whole number of bytes, optionally with KiB, MiB, GiB or TiB (got '${text}')`,
+    );
+  }
+  const bytes = Number(match[1]) * BYTE_UNITS[match[2] ?? '']!;
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${what} is too large (got '${text}')`);
+  return bytes;
+}
+
 export const DEFAULT_PORT = 7330;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_STATS_INTERVAL_MS = 10_000;
@@ -163,7 +233,11 @@ const describeParseError = (err: unknown, known: readonly string[]): string => {
  * // { kind: 'run', server: { port: 9000, host: '127.0.0.1', historyCapacity: 500 }, ... }
  * ```
  */
-export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
+export function parseCli(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string = process.cwd(),
+): CliCommand {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
@@ -171,6 +245,13 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     host: { type: 'string', short: 'H' },
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
+    'data-dir': { type: 'string' },
+    memory: { type: 'boolean' },
+    fsync: { type: 'string' },
+    'fsync-interval-ms': { type: 'string' },
+    retention: { type: 'string' },
+    'max-disk-bytes': { type: 'string' },
+    recovery: { type: 'string' },
   };
   for (const f of NUMERIC_FLAGS) options[f.flag] = { type: 'string' };
 
@@ -207,7 +288,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const host = hostSource ? hostSource.text.trim() : DEFAULT_HOST;
   if (host === '') throw new UsageError('--host must not be empty');
 
-  const server: Record<string, number | string> = { port, host };
+  const server: Record<string, number | string | StorageOptions> = { port, host };
   let statsIntervalMs = DEFAULT_STATS_INTERVAL_MS;
   for (const f of NUMERIC_FLAGS) {
     const source = pick(f.flag, f.env);
@@ -217,6 +298,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     if (f.key === 'statsIntervalMs') statsIntervalMs = value;
     else server[f.key] = value;
   }
+
+  const storage = parseStorage(values, env, pick, cwd);
+  if (storage !== undefined) server.storage = storage;
 
   const levelSource = pick('log-level', 'OPC_LOG_LEVEL');
   const logLevel = (levelSource?.text ?? 'info') as LogLevel;
@@ -243,6 +327,59 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   };
 }
 
+type Pick = (flag: string, envName: string) => { text: string; what: string } | undefined;
+
+/** The storage flags: a data directory (by default), or `--memory`. */
+function parseStorage(
+  values: Record<string, string | boolean | undefined>,
+  env: Readonly<Record<string, string | undefined>>,
+  pick: Pick,
+  cwd: string,
+): StorageOptions | undefined {
+  let memory = values.memory === true;
+  const memoryEnv = env.OPC_MEMORY;
+  if (!memory && memoryEnv !== undefined && memoryEnv !== '') {
+    if (!['1', 'true', '0', 'false'].includes(memoryEnv)) {
+      throw new UsageError(`OPC_MEMORY must be 1, true, 0 or false (got '${memoryEnv}')`);
+    }
+    memory = memoryEnv === '1' || memoryEnv === 'true';
+  }
+  const dirSource = pick('data-dir', 'OPC_DATA_DIR');
+  const fsync = pick('fsync', 'OPC_FSYNC');
+  const interval = pick('fsync-interval-ms', 'OPC_FSYNC_INTERVAL_MS');
+  const retention = pick('retention', 'OPC_RETENTION');
+  const maxDisk = pick('max-disk-bytes', 'OPC_MAX_DISK_BYTES');
+  const recovery = pick('recovery', 'OPC_RECOVERY');
+  if (memory) {
+    // A flag that cannot take effect is a mistake to point out, not to ignore.
+    const idle = [dirSource, fsync, interval, retention, maxDisk, recovery].find((s) => s !== undefined);
+    if (idle !== undefined) throw new UsageError(`${idle.what} needs a data directory; it does nothing with --memory`);
+    return undefined;
+  }
+  const dirText = dirSource?.text.trim() ?? DEFAULT_DATA_DIR;
+  if (dirText === '') throw new UsageError(`${dirSource?.what ?? '--data-dir'} must not be empty`);
+  const out: { -readonly [K in keyof StorageOptions]: StorageOptions[K] } = { dir: path.resolve(cwd, dirText) };
+  if (fsync !== undefined) {
+    if (!(FSYNC_MODES as readonly string[]).includes(fsync.text)) {
+      throw new UsageError(`${fsync.what} must be one of ${FSYNC_MODES.join(', ')} (got '${fsync.text}')`);
+    }
+    out.fsync = fsync.text as StorageOptions['fsync'] & string;
+  }
+  if (interval !== undefined) {
+    const { min, max } = STORAGE_INTEGER_RULES.fsyncIntervalMs;
+    out.fsyncIntervalMs = parseInteger(interval.text, interval.what, min, max);
+  }
+  if (retention !== undefined) out.retentionMs = parseDuration(retention.text, retention.what);
+  if (maxDisk !== undefined) out.maxDiskBytes = parseBytes(maxDisk.text, maxDisk.what);
+  if (recovery !== undefined) {
+    if (!(RECOVERY_MODES as readonly string[]).includes(recovery.text)) {
+      throw new UsageError(`${recovery.what} must be one of ${RECOVERY_MODES.join(', ')} (got '${recovery.text}')`);
+    }
+    out.recovery = recovery.text as StorageOptions['recovery'] & string;
+  }
+  return out;
+}
+
 /**
  * The `--help` text, generated from the same table that parses the flags.
  *
@@ -265,7 +402,33 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
           : defaults[f.key];
     rows.push([`--${f.flag} <n>`, `${f.help} (default ${String(def)}; env ${f.env})`]);
   }
+  const days = (ms: number): string => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : `${ms}ms`);
   rows.push(
+    [
+      '--data-dir <dir>',
+      `where history is kept (default ./${DEFAULT_DATA_DIR} under the working directory; env OPC_DATA_DIR)`,
+    ],
+    ['--memory', 'keep history in memory only, write nothing to disk (env OPC_MEMORY=1)'],
+    [
+      '--fsync <mode>',
+      `always|interval|off: how hard each write is pushed to the disk (default ${STORAGE_DEFAULTS.fsync}; env OPC_FSYNC)`,
+    ],
+    [
+      '--fsync-interval-ms <n>',
+      `with --fsync interval, how often (default ${STORAGE_DEFAULTS.fsyncIntervalMs}; env OPC_FSYNC_INTERVAL_MS)`,
+    ],
+    [
+      '--retention <time>',
+      `delete readings older than this: 30d, 12h, 1y (default ${days(STORAGE_DEFAULTS.retentionMs)}; 0 = keep forever; env OPC_RETENTION)`,
+    ],
+    [
+      '--max-disk-bytes <n>',
+      'delete the oldest history past this size: 500MiB, 20GiB (default 0 = no cap; env OPC_MAX_DISK_BYTES)',
+    ],
+    [
+      '--recovery <mode>',
+      `repair|strict: on damaged files, cut the damage away and start, or refuse to start (default ${STORAGE_DEFAULTS.recovery}; env OPC_RECOVERY)`,
+    ],
     ['--log-level <level>', `${LOG_LEVELS.join('|')} (default info; env OPC_LOG_LEVEL)`],
     ['--log-format <fmt>', 'json|pretty (default: pretty on a terminal, else json; env OPC_LOG_FORMAT)'],
     ['-h, --help', 'show this help'],
@@ -286,6 +449,9 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     '  opc-server                      listen on 127.0.0.1:7330',
     '  opc-server 9000                 listen on 127.0.0.1:9000',
     '  opc-server --host 0.0.0.0       accept sensors and clients from the network',
+    '  opc-server --data-dir /var/lib/opc-lite --retention 1y',
+    '                                  keep a year of history there',
+    '  opc-server --memory             keep nothing on disk',
     '',
   ].join('\n');
 }

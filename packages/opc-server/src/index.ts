@@ -44,3 +44,10 @@ export {
 } from './session.js';
 export { WriteScheduler, type Flushable } from './write-scheduler.js';
 export type { SensorSummary } from '@opc-lite/protocol';
+export {
+  memoryStorageStats,
+  STORAGE_DEFAULTS,
+  STORAGE_INTEGER_RULES,
+  type StorageOptions,
+  type StorageStats,
+} from './storage.js';

@@ -222,7 +222,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
         throw err;
       }
       const r = storage.db.recovery;
-      this.#logger.info(
+      this.#logger.debug(
         { dir: options.storage!.dir, sensors: this.store.size, readings: r.readings, ms: Math.round(r.ms) },
         'history recovered',
       );

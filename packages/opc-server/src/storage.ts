@@ -16,7 +16,7 @@
  * its latest reading and seq (new readings continue above it), its ring
  * history (the newest `historyCapacity` readings) and its loss counters.
  */
-import { openTsdb, TsdbError, type Tsdb, type TsdbOptions, type TsdbStats } from '@opc-lite/tsdb';
+import { DEFAULTS, openTsdb, TsdbError, type Tsdb, type TsdbOptions, type TsdbStats } from '@opc-lite/tsdb';
 import type { BucketVisitor, HistoryReader, RangeResult, ReadingVisitor } from './history.js';
 import { RingHistory } from './history.js';
 import { OpcServerError, type Logger } from './options.js';
@@ -34,6 +34,31 @@ import type { Sensor, SensorStore } from './store.js';
  * ```
  */
 export type StorageOptions = Omit<TsdbOptions, 'logger' | 'now'>;
+
+/**
+ * The defaults of the storage options (those of `@opc-lite/tsdb`), frozen.
+ *
+ * @example
+ * ```ts
+ * STORAGE_DEFAULTS.fsync; // 'interval'
+ * STORAGE_DEFAULTS.retentionMs; // 2592000000 (30 days)
+ * ```
+ */
+export const STORAGE_DEFAULTS = DEFAULTS;
+
+/**
+ * The ranges of the numeric storage options a command line sets.
+ *
+ * @example
+ * ```ts
+ * STORAGE_INTEGER_RULES.fsyncIntervalMs; // { min: 1, max: 2147483647 }
+ * ```
+ */
+export const STORAGE_INTEGER_RULES = Object.freeze({
+  fsyncIntervalMs: Object.freeze({ min: 1, max: 2 ** 31 - 1 }),
+  retentionMs: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  maxDiskBytes: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+});
 
 /** The storage figures of `STATS` (all 0 when the server keeps history in memory only). */
 export interface StorageStats {
@@ -115,7 +140,14 @@ export class Storage implements HistoryReader {
     }
     let db: Tsdb;
     try {
-      db = openTsdb({ ...options, logger, now });
+      // The store's own start line is detail for the server's log: the server reports recovery in its words.
+      const quiet: Logger = {
+        debug: (obj, msg) => logger.debug(obj, msg),
+        info: (obj, msg) => logger.debug(obj, msg),
+        warn: (obj, msg) => logger.warn(obj, msg),
+        error: (obj, msg) => logger.error(obj, msg),
+      };
+      db = openTsdb({ ...options, logger: quiet, now });
     } catch (err) {
       if (err instanceof TsdbError) throw new OpcServerError(err.code, err.message, { cause: err });
       throw err;

@@ -5,7 +5,9 @@
  * (output, exit) rather than by timers.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -41,6 +43,8 @@ export class Child {
   readonly process: ChildProcessWithoutNullStreams;
   stdout = '';
   stderr = '';
+  /** The process's working directory (a fresh temporary one). */
+  readonly cwd: string;
   /** Set once the process has exited. */
   exitInfo: ExitInfo | undefined;
   /** Resolves when the process has exited and its output is closed. */
@@ -50,7 +54,11 @@ export class Child {
   private constructor(file: string, args: readonly string[], env: Readonly<Record<string, string>>) {
     // Clear the apps' environment variables so the caller's shell cannot change a test.
     const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OPC_')));
+    // A working directory of its own, removed after the exit: the server's default data dir lands there, never in the checkout.
+    const cwd = mkdtempSync(join(tmpdir(), 'opc-child-'));
+    this.cwd = cwd;
     this.process = spawn(process.execPath, [file, ...args], {
+      cwd,
       env: { ...base, NO_COLOR: '1', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -64,6 +72,7 @@ export class Child {
     });
     this.exited = new Promise<ExitInfo>((resolve) => {
       this.process.once('close', (code, signal) => {
+        rmSync(cwd, { recursive: true, force: true });
         this.exitInfo = { code, signal };
         live.delete(this);
         this.#wake();
