@@ -118,8 +118,11 @@ describe('parseCli: storage', () => {
 
   it('maps every storage flag and its environment variable', () => {
     const argv = ['--fsync', 'always', '--fsync-interval-ms', '250', '--retention', '1d12h'];
-    const flags = run([...argv, '--max-disk-bytes', '512MiB', '--recovery', 'strict']).server.storage;
+    const tuning = ['--wal-segment-bytes', '1MiB', '--checkpoint-wal-bytes', '4096'];
+    const flags = run([...argv, '--max-disk-bytes', '512MiB', '--recovery', 'strict', ...tuning]).server.storage;
     expect(flags).toEqual({
+      walSegmentBytes: 1024 * 1024,
+      checkpointWalBytes: 4096,
       dir: '/srv/lab/opc-data',
       fsync: 'always',
       fsyncIntervalMs: 250,
@@ -169,6 +172,8 @@ describe('parseCli: storage', () => {
     [['--max-disk-bytes', '1.5GiB'], /^--max-disk-bytes must be a whole number of bytes, optionally with KiB/],
     [['--max-disk-bytes', '10GB'], /^--max-disk-bytes must be a whole number of bytes/],
     [['--data-dir', ' '], /^--data-dir must not be empty$/],
+    [['--wal-segment-bytes', '1000'], /^--wal-segment-bytes must be between 4096 and 2147483647 bytes \(got 1000\)$/],
+    [['--memory', '--checkpoint-wal-bytes', '1MiB'], /^--checkpoint-wal-bytes needs a data directory/],
   ])('rejects %j with a one-line usage error', (argv, message) => {
     expect(() => parseCli(argv, {}, CWD)).toThrow(UsageError);
     expect(() => parseCli(argv, {}, CWD)).toThrow(message);

@@ -192,6 +192,14 @@ export function parseBytes(text: string, what: string): number {
   return bytes;
 }
 
+/** {@link parseBytes} within [min, max]. */
+function parseIntegerBytes(text: string, what: string, min: number, max: number): number {
+  const bytes = parseBytes(text, what);
+  if (bytes < min || bytes > max)
+    throw new UsageError(`${what} must be between ${min} and ${max} bytes (got ${bytes})`);
+  return bytes;
+}
+
 export const DEFAULT_PORT = 7330;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_STATS_INTERVAL_MS = 10_000;
@@ -252,6 +260,8 @@ export function parseCli(
     retention: { type: 'string' },
     'max-disk-bytes': { type: 'string' },
     recovery: { type: 'string' },
+    'wal-segment-bytes': { type: 'string' },
+    'checkpoint-wal-bytes': { type: 'string' },
   };
   for (const f of NUMERIC_FLAGS) options[f.flag] = { type: 'string' };
 
@@ -350,9 +360,13 @@ function parseStorage(
   const retention = pick('retention', 'OPC_RETENTION');
   const maxDisk = pick('max-disk-bytes', 'OPC_MAX_DISK_BYTES');
   const recovery = pick('recovery', 'OPC_RECOVERY');
+  const segment = pick('wal-segment-bytes', 'OPC_WAL_SEGMENT_BYTES');
+  const checkpoint = pick('checkpoint-wal-bytes', 'OPC_CHECKPOINT_WAL_BYTES');
   if (memory) {
     // A flag that cannot take effect is a mistake to point out, not to ignore.
-    const idle = [dirSource, fsync, interval, retention, maxDisk, recovery].find((s) => s !== undefined);
+    const idle = [dirSource, fsync, interval, retention, maxDisk, recovery, segment, checkpoint].find(
+      (s) => s !== undefined,
+    );
     if (idle !== undefined) throw new UsageError(`${idle.what} needs a data directory; it does nothing with --memory`);
     return undefined;
   }
@@ -376,6 +390,14 @@ function parseStorage(
       throw new UsageError(`${recovery.what} must be one of ${RECOVERY_MODES.join(', ')} (got '${recovery.text}')`);
     }
     out.recovery = recovery.text as StorageOptions['recovery'] & string;
+  }
+  if (segment !== undefined) {
+    const { min, max } = STORAGE_INTEGER_RULES.walSegmentBytes;
+    out.walSegmentBytes = parseIntegerBytes(segment.text, segment.what, min, max);
+  }
+  if (checkpoint !== undefined) {
+    const { min, max } = STORAGE_INTEGER_RULES.checkpointWalBytes;
+    out.checkpointWalBytes = parseIntegerBytes(checkpoint.text, checkpoint.what, min, max);
   }
   return out;
 }
@@ -428,6 +450,14 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     [
       '--recovery <mode>',
       `repair|strict: on damaged files, cut the damage away and start, or refuse to start (default ${STORAGE_DEFAULTS.recovery}; env OPC_RECOVERY)`,
+    ],
+    [
+      '--wal-segment-bytes <n>',
+      `size of one log file (default ${STORAGE_DEFAULTS.walSegmentBytes / 1024 ** 2}MiB; env OPC_WAL_SEGMENT_BYTES)`,
+    ],
+    [
+      '--checkpoint-wal-bytes <n>',
+      `write a checkpoint and drop old log files past this much log (default ${STORAGE_DEFAULTS.checkpointWalBytes / 1024 ** 2}MiB; env OPC_CHECKPOINT_WAL_BYTES)`,
     ],
     ['--log-level <level>', `${LOG_LEVELS.join('|')} (default info; env OPC_LOG_LEVEL)`],
     ['--log-format <fmt>', 'json|pretty (default: pretty on a terminal, else json; env OPC_LOG_FORMAT)'],

@@ -8,7 +8,7 @@ import { RingHistory, type HistoryReader } from './history.js';
 import { LossTracker } from './loss.js';
 import { OpcServerError, silentLogger, type OpcServerOptions } from './options.js';
 import { createOpcServer, type OpcServer } from './server.js';
-import { Storage } from './storage.js';
+import { Storage, STORAGE_INTEGER_RULES } from './storage.js';
 import { SensorStore, type Sensor } from './store.js';
 import { duplexPair } from './testing/duplex-pair.js';
 import { LineClient } from './testing/line-client.js';
@@ -350,5 +350,20 @@ describe('storage: figures and faults', () => {
   it('rejects a storage option without a directory', () => {
     expect(() => createOpcServer({ storage: {} as never })).toThrow(/storage.dir must be a non-empty string/);
     expect(() => createOpcServer({ storage: 'opc-data' as never })).toThrow(TypeError);
+  });
+});
+
+describe('storage: option ranges', () => {
+  it('has the ranges the store itself enforces', () => {
+    for (const [key, { min, max }] of Object.entries(STORAGE_INTEGER_RULES)) {
+      const open = (value: number): OpcServer => {
+        const s = createOpcServer({ storage: { dir: DIR, fs: new FaultyFileSystem(), [key]: value } });
+        servers.push(s);
+        return s;
+      };
+      expect(() => open(min), `${key} = ${min}`).not.toThrow();
+      expect(() => open(min - 1), `${key} = ${min - 1}`).toThrow(RangeError);
+      if (max < Number.MAX_SAFE_INTEGER) expect(() => open(max + 1), `${key} = ${max + 1}`).toThrow(RangeError);
+    }
   });
 });

@@ -58,6 +58,8 @@ export const STORAGE_INTEGER_RULES = Object.freeze({
   fsyncIntervalMs: Object.freeze({ min: 1, max: 2 ** 31 - 1 }),
   retentionMs: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   maxDiskBytes: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  walSegmentBytes: Object.freeze({ min: 4096, max: 2 ** 31 - 1 }),
+  checkpointWalBytes: Object.freeze({ min: 1024, max: Number.MAX_SAFE_INTEGER }),
 });
 
 /** The storage figures of `STATS` (all 0 when the server keeps history in memory only). */
