@@ -1,7 +1,8 @@
 // How it works: bits are written most significant first into a Uint8Array that starts small and doubles when a
 // write would not fit. `#bits` counts the bits written; the last byte may be partly used, and its unused low bits
-// stay zero because the buffer starts zeroed and every write ORs into it. Callers reserve room for a whole record
-// once (`reserve`), so the writes themselves never check capacity or allocate.
+// stay zero because the buffer starts zeroed and every write ORs into it, so writing zero bits only moves the count.
+// Callers reserve room for a whole record once (`reserve`), so the writes themselves never check capacity or
+// allocate.
 
 import { outOfRange } from './errors.js';
 
@@ -59,6 +60,11 @@ export class BitWriter {
     this.#buf = grown;
   }
 
+  /** Writes `n` zero bits (n >= 0): only the count moves, as the bytes past it are still zero. */
+  writeZeros(n: number): void {
+    this.#bits += n;
+  }
+
   /** Writes the low `n` bits of `value` (1 <= n <= 32); higher bits of `value` are ignored. */
   writeBits(value: number, n: number): void {
     const buf = this.#buf;
@@ -67,6 +73,10 @@ export class BitWriter {
     let idx = pos >>> 3;
     let free = 8 - (pos & 7);
     let v = n === 32 ? value >>> 0 : value & ((1 << n) - 1);
+    if (n <= free) {
+      buf[idx] = (buf[idx] as number) | (v << (free - n));
+      return;
+    }
     while (n > free) {
       n -= free;
       buf[idx] = (buf[idx] as number) | (v >>> n);

@@ -2,7 +2,14 @@ import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BitWriter } from './bit-writer.js';
-import { CHUNK_FORMAT_VERSION, ChunkDecodeError, ChunkEncoder, ChunkReader, decodeChunk } from './chunk.js';
+import {
+  CHUNK_FORMAT_VERSION,
+  ChunkDecodeError,
+  ChunkEncoder,
+  ChunkReader,
+  decodeChunk,
+  decimalScale,
+} from './chunk.js';
 
 type Reading = readonly [ts: number, value: number];
 
@@ -629,6 +636,17 @@ describe('corrupt chunks', () => {
 
 // Property tests (fast-check).
 
+/** The next double after `x` towards `to`. */
+function nextAfter(x: number, to: number): number {
+  if (x === to) return x;
+  if (x === 0) return to > 0 ? 5e-324 : -5e-324;
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigInt64(0);
+  view.setBigInt64(0, x < to === x > 0 ? bits + 1n : bits - 1n);
+  return view.getFloat64(0);
+}
+
 const finiteDouble = fc.double({ noNaN: true, noDefaultInfinity: true });
 const specialDouble = fc.constantFrom(
   0,
@@ -698,6 +716,30 @@ describe('properties', () => {
         expectSame(decode(encoder.bytes(), list.length), list);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('finds the smallest decimal scale of any value, as trying every scale in turn does', () => {
+    const tryEvery = (v: number): number => {
+      for (let e = 0; e <= 15; e++) if (Object.is((Math.round(v * 10 ** e) + 0) / 10 ** e, v)) return e;
+      return -1;
+    };
+    const near = fc
+      .tuple(
+        fc.integer({ min: -(2 ** 53), max: 2 ** 53 }),
+        fc.integer({ min: 0, max: 22 }),
+        fc.integer({ min: -2, max: 2 }),
+      )
+      .map(([m, e, ulps]) => {
+        let v = m / 10 ** e;
+        for (let i = 0; i < Math.abs(ulps); i++) v = nextAfter(v, ulps > 0 ? Infinity : -Infinity);
+        return v;
+      });
+    fc.assert(
+      fc.property(fc.oneof(value, near, fc.double({ min: 1, max: 2 ** 54, noNaN: true })), (v) => {
+        expect(decimalScale(v)).toBe(tryEvery(v));
+      }),
+      { numRuns: 20_000 },
     );
   });
 

@@ -98,13 +98,36 @@ const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 /** Room reserved before each sample: the longest sample is 70 timestamp bits and 85 value bits. */
 const MAX_SAMPLE_BYTES = 24;
+/** See decimalScale. */
+const PROBE_LIMIT = 2 ** 50;
 
-/** The smallest scale e with value === round(value * 10**e) / 10**e exactly, or -1 (never for -0). */
-function decimalScale(value: number): number {
-  for (let e = 0; e <= MAX_DECIMAL_SCALE; e++) {
-    const p = POW10[e] as number;
-    if (Object.is((Math.round(value * p) + 0) / p, value)) return e;
-  }
+/** Object.is(a, b) for a number b that is not NaN: equal, and zeros of the same sign. TurboFan inlines this. */
+function same(a: number, b: number): boolean {
+  return a === b && (a !== 0 || 1 / a === 1 / b);
+}
+
+/** Whether value === round(value * 10**e) / 10**e exactly. */
+function hasScale(value: number, e: number): boolean {
+  const p = POW10[e] as number;
+  return same((Math.round(value * p) + 0) / p, value);
+}
+
+/**
+ * The smallest scale e with value === round(value * 10**e) / 10**e exactly, or -1 (never for -0).
+ *
+ * One probe rules out most scales of a value that has none: let k be the largest scale with |value| * 10**k <= 2**50.
+ * If some e <= k works, value is the double nearest m / 10**e for an integer m; then value * 10**k lies within
+ * 2**-51 * |m * 10**(k-e)| < 0.5 of the integer m * 10**(k-e), so it rounds to it, and dividing that (exact, below
+ * 2**53) by 10**k gives the double nearest m / 10**e again: k works too. So when k fails, only the scales above k are
+ * left to try.
+ */
+export function decimalScale(value: number): number {
+  const a = Math.abs(value);
+  let k = MAX_DECIMAL_SCALE;
+  while (k > 0 && a * (POW10[k] as number) > PROBE_LIMIT) k--;
+  let e = 0;
+  if (!hasScale(value, k)) e = k + 1;
+  for (; e <= MAX_DECIMAL_SCALE; e++) if (hasScale(value, e)) return e;
   return -1;
 }
 
@@ -122,7 +145,10 @@ function trailingZeros(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
-/** The model that the encoder and the decoder both run; they must update it identically. */
+/**
+ * The model that the encoder and the decoder both run; they must update it identically. mPrev and mDelta are never
+ * -0 (round() adds 0, and a sum or difference of integers is -0 only when made from -0), so neither is a prediction.
+ */
 class Model {
   tPrev = 0;
   dPrev = 0;
@@ -243,20 +269,40 @@ export class ChunkEncoder {
     if (!Number.isFinite(value)) throw outOfRange(`value must be a finite number, got ${String(value)}`);
     const w = this.#w;
     w.reserve(MAX_SAMPLE_BYTES);
-    if (this.#count === 0) {
-      w.writeBits(highBits(ts), 32);
-      w.writeBits(lowBits(ts), 32);
-      w.writeBits(highBits(value), 32);
-      w.writeBits(lowBits(value), 32);
-      this.#m.first(ts, value);
-      this.#firstTs = ts;
-      this.#firstValue = value;
+    const count = this.#count;
+    if (count === 0) {
+      this.#appendFirst(ts, value);
     } else {
-      this.#encodeTs(ts);
-      this.#encodeValue(value);
+      // The two one-bit codes inline (a steady interval; a value as predicted, or repeated in XOR mode), the rest in
+      // #encodeTs and #encodeValue, which start from the same state and so write exactly what these would.
+      const m = this.#m;
+      const back = m.tPrev + m.dPrev;
+      const dod = ts - m.tPrev - m.dPrev;
+      if (dod > -1 && dod < 1 && same(back, ts)) {
+        w.writeZeros(1);
+        m.tPrev = back;
+      } else {
+        this.#encodeTs(ts);
+      }
+      if (m.decimal) {
+        const p = POW10[m.scale] as number;
+        const pred = m.score <= 0 ? m.mPrev + m.mDelta : m.mPrev;
+        const r = Math.round(value * p) - pred;
+        // As #encodeValue does for r = 0: pred is never -0 (see Model), so pred + r is pred.
+        if (r === 0 && same(pred / p, value)) {
+          w.writeZeros(1);
+          m.acceptDecimal(pred, value);
+        } else {
+          this.#encodeValue(value);
+        }
+      } else if (same(value, m.vPrev)) {
+        w.writeZeros(1);
+      } else {
+        this.#encodeValue(value);
+      }
     }
-    this.#sum = this.#count === 0 ? value : this.#sum + value;
-    this.#count++;
+    this.#count = count + 1;
+    this.#sum = count === 0 ? value : this.#sum + value;
     this.#minValue = Math.min(this.#minValue, value);
     this.#maxValue = Math.max(this.#maxValue, value);
     if (ts < this.#minTs) this.#earliestValue = value;
@@ -266,6 +312,17 @@ export class ChunkEncoder {
     if (ts < this.#lastTs) this.#sortedByTs = false;
     this.#lastTs = ts;
     this.#lastValue = value;
+  }
+
+  #appendFirst(ts: number, value: number): void {
+    const w = this.#w;
+    w.writeBits(highBits(ts), 32);
+    w.writeBits(lowBits(ts), 32);
+    w.writeBits(highBits(value), 32);
+    w.writeBits(lowBits(value), 32);
+    this.#m.first(ts, value);
+    this.#firstTs = ts;
+    this.#firstValue = value;
   }
 
   /** How many readings the chunk holds. */
@@ -378,8 +435,8 @@ export class ChunkEncoder {
       const d = dod | 0;
       const delta = m.dPrev + d;
       const back = m.tPrev + delta;
-      if (Object.is(back, ts)) {
-        if (d === 0) w.writeBits(0, 1);
+      if (same(back, ts)) {
+        if (d === 0) w.writeZeros(1);
         else if (d >= -8 && d <= 7) w.writeBits((0b10 << 4) | (d & 0xf), 6);
         else if (d >= -128 && d <= 127) w.writeBits((0b110 << 8) | (d & 0xff), 11);
         else if (d >= -2048 && d <= 2047) w.writeBits((0b1110 << 12) | (d & 0xfff), 16);
@@ -409,7 +466,7 @@ export class ChunkEncoder {
       if (r >= INT32_MIN && r <= INT32_MAX) {
         const ri = r | 0;
         const decoded = pred + ri;
-        if (Object.is(decoded / p, value)) {
+        if (same(decoded / p, value)) {
           this.#writeResidual(ri);
           m.acceptDecimal(decoded, value);
           return;
@@ -427,8 +484,8 @@ export class ChunkEncoder {
       }
       return;
     }
-    if (Object.is(value, m.vPrev)) {
-      this.#w.writeBits(0, 1);
+    if (same(value, m.vPrev)) {
+      this.#w.writeZeros(1);
       return;
     }
     const e = decimalScale(value);
@@ -448,7 +505,7 @@ export class ChunkEncoder {
     const r = Math.round(value * p) - pred;
     if (!(r >= INT32_MIN && r <= INT32_MAX)) return NaN;
     const ri = r | 0;
-    return Object.is((pred + ri) / p, value) ? ri : NaN;
+    return same((pred + ri) / p, value) ? ri : NaN;
   }
 
   #toScale(e: number, ri: number, value: number): void {
@@ -460,7 +517,7 @@ export class ChunkEncoder {
 
   #writeResidual(r: number): void {
     const w = this.#w;
-    if (r === 0) w.writeBits(0, 1);
+    if (r === 0) w.writeZeros(1);
     else if (r >= -4 && r <= 3) w.writeBits((0b10 << 3) | (r & 0x7), 5);
     else if (r >= -64 && r <= 63) w.writeBits((0b110 << 7) | (r & 0x7f), 10);
     else if (r >= -2048 && r <= 2047) w.writeBits((0b1110 << 12) | (r & 0xfff), 16);
