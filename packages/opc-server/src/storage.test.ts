@@ -95,6 +95,27 @@ describe('storage: restart', () => {
     expect(await ask(c, 'RANGE a -0s now')).toEqual(['VAL a 25 1764316800000 50', 'VAL a 99 1764316800000 51']);
   });
 
+  it('gives a restored sensor its backlog and its new readings to a subscriber, and resumes AFTER from the store', async () => {
+    const fsys = new FaultyFileSystem();
+    const first = server(fsys, { historyCapacity: 3 });
+    for (let i = 1; i <= 8; i++) put(first, 'a', i, NOW + i);
+    await first.close();
+    const second = server(fsys, { historyCapacity: 3 });
+    const c = client(second);
+    c.send('SUB a 2\n');
+    expect(await c.take(3)).toEqual(['OK SUB a', 'PUB a 7 1764316800007 7', 'PUB a 8 1764316800008 8']);
+    put(second, 'a', 9, NOW + 9);
+    expect(await c.next()).toBe('PUB a 9 1764316800009 9');
+    // Resumed from below what the ring holds: the store has it all.
+    const d = client(second);
+    d.send('AFTER a 2\nSUB a\n');
+    expect(await d.take(9)).toEqual([
+      'OK AFTER a 2',
+      'OK SUB a',
+      ...[3, 4, 5, 6, 7, 8, 9].map((i) => `PUB a ${i} ${NOW + i} ${i}`),
+    ]);
+  });
+
   it('keeps what was committed when the process dies without closing', async () => {
     const fsys = new FaultyFileSystem();
     const first = server(fsys);
