@@ -31,7 +31,8 @@ export interface ReaderArgs {
   readonly output: Output | undefined;
   /** Stop after printing this many readings (plain and CSV output). */
   readonly count: number | undefined;
-  readonly backlog: number;
+  /** `--backlog`, or `undefined` when not given: plain and CSV output replay none, the dashboard fills its window. */
+  readonly backlog: number | undefined;
   /** `--connect-timeout` in ms (0 = wait for ever), or `undefined` when not given: see {@link connectTimeoutMs}. */
   readonly connectTimeoutMs: number | undefined;
   /** `--range` mode: print the readings of a time span (or buckets over it) and exit. */
@@ -205,7 +206,7 @@ export function parseReaderArgs(
   if (values.plain && values.csv) throw new UsageError('choose one of --plain and --csv');
   const output: Output | undefined = values.csv ? 'csv' : values.plain ? 'plain' : undefined;
   const count = values.count === undefined ? undefined : integer(values.count, '--count', 1, Number.MAX_SAFE_INTEGER);
-  const backlog = values.backlog === undefined ? 0 : integer(values.backlog, '--backlog', 0, 1_000_000);
+  const backlog = values.backlog === undefined ? undefined : integer(values.backlog, '--backlog', 0, 1_000_000);
   let connectTimeoutMs: number | undefined;
   if (values['connect-timeout'] !== undefined) {
     const seconds = finite(values['connect-timeout'], '--connect-timeout (seconds)');
@@ -285,7 +286,8 @@ Options:
   -i, --interval <s>       poll every <s> seconds (the same as <delta>)
   -s, --sub <pattern>      subscribe to sensors matching the pattern; * matches any run (repeatable)
       --sensor <name>      a sensor to show (repeatable); in poll mode default is the sensor 'default'
-      --backlog <n>        on subscribe, first replay up to n recent readings of each sensor (default 0)
+      --backlog <n>        on subscribe, first replay up to n recent readings of each sensor (default: the
+                           dashboard fills its window, plain and CSV output start with live readings)
   -w, --window <n>         readings kept on the chart per sensor (default ${DEFAULT_WINDOW})
       --y-min <v>          fix the bottom of the y axis
       --y-max <v>          fix the top of the y axis

@@ -75,6 +75,7 @@ async function runPlain(args: ReaderArgs, csv: boolean, signal: AbortSignal, sto
       client,
       {
         ...args,
+        backlog: args.backlog ?? 0,
         signal,
         onAnswer: () => deadline.answered(),
         onPollError: (error, sensor) => {

@@ -27,7 +27,8 @@ export async function runReaderDashboard(args: ReaderArgs, signal: AbortSignal):
     client,
     mode: polling ? 'poll' : 'subscribe',
     ...(polling ? { intervalMs: args.pollIntervalMs, sensors: args.sensors } : { patterns: args.patterns }),
-    backlog: args.backlog,
+    // The chart starts full: the server's history (kept across its restarts) fills the window.
+    backlog: args.backlog ?? args.window,
     window: args.window,
     ...(args.yMin === undefined ? {} : { yMin: args.yMin }),
     ...(args.yMax === undefined ? {} : { yMax: args.yMax }),

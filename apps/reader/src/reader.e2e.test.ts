@@ -309,4 +309,23 @@ describe.runIf(hasTmux || process.env.CI)('opc-reader dashboard in tmux', () => 
     // The alternate screen is gone: nothing of the dashboard is left on the terminal.
     expect(tmux('capture-pane', '-p', '-t', session)).not.toContain('opc-reader (live)');
   });
+
+  it("opens with the chart filled from the server's history when no reading is arriving", async () => {
+    // Readings stored before the dashboard starts, and none after: all it can show is history.
+    for (let i = 0; i < 20; i++) {
+      const sensor = server.store.ingest('kept', (i % 10) / 10, Date.now() - (20 - i) * 1000, -1);
+      if (sensor) server.hub.publish(sensor);
+    }
+    const command = `'${process.execPath}' '${READER}' --port ${port} --sub kept --y-min 0 --y-max 1; sleep 30`;
+    tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
+    await vi.waitFor(
+      () => {
+        const screen = tmux('capture-pane', '-p', '-t', session);
+        expect(screen).toMatch(/[⠁-⣿]/u); // the line, drawn from the backlog
+        expect(screen).toMatch(/kept +0\.9\d* +0 +0\.9/); // the table: last 0.9, min 0, max 0.9
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    tmux('send-keys', '-t', session, 'q');
+  });
 });
