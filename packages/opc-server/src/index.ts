@@ -11,6 +11,8 @@ export {
   type OpcServerAddress,
   type OpcServerEvents,
   type ClientInfo,
+  type IngestResult,
+  INGEST_SAMPLES,
 } from './server.js';
 export {
   DEFAULTS,

@@ -261,3 +261,35 @@ describe('createOpcServer: close', () => {
     expect(onClose).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('OpcServer.ingest', () => {
+  it('stores lines as a datagram, counts them in STATS, and reports the first rejected lines', async () => {
+    const server = createOpcServer({ maxSensors: 2 });
+    const rejects: unknown[] = [];
+    server.on('reject', (info) => rejects.push(info));
+    const payload = ['a 1 1764316800 1', 'a 2 1764316801 1', 'temp=21.5', 'b 3', 'c 4', '0.35'].join('\n');
+    const result = server.ingest(Buffer.from(payload), { remote: 'http 127.0.0.1:5000' });
+    expect(result).toEqual({
+      accepted: 2,
+      rejected: 4,
+      samples: [
+        { reason: 'duplicate', line: 'a (sender-seq 1 again)' },
+        { reason: 'bad-number', line: 'temp=21.5' },
+        { reason: 'too-many-sensors', line: 'c' },
+        { reason: 'too-many-sensors', line: 'default' },
+      ],
+    });
+    expect(server.store.get('a')?.seq).toBe(1);
+    expect(server.store.get('default')).toBeUndefined(); // the third sensor is past maxSensors too
+    expect(rejects).toContainEqual({ reason: 'bad-number', line: 'temp=21.5', remote: 'http 127.0.0.1:5000' });
+    const stats = server.stats();
+    expect([stats.readings_accepted, stats.rejected_bad_number, stats.seq_duplicate]).toEqual([2, 1, 1]);
+    expect(server.history.after(server.store.get('b')!, 0, 10, () => {})).toBe(1);
+    await server.close();
+  });
+
+  it('refuses what is not bytes', () => {
+    const server = createOpcServer();
+    expect(() => server.ingest('a 1' as never)).toThrow(TypeError);
+  });
+});

@@ -22,7 +22,7 @@ import {
   type RejectReason,
 } from '@opc-lite/protocol';
 import { BusyPoll } from './busy-poll.js';
-import { RingHistory } from './history.js';
+import { RingHistory, type HistoryReader } from './history.js';
 import { Hub } from './hub.js';
 import {
   MAX_TIMER_MS,
@@ -131,7 +131,43 @@ export interface OpcServer extends EventEmitter<OpcServerEvents>, AsyncDisposabl
   readonly store: SensorStore;
   /** The subscriptions. */
   readonly hub: Hub<Session>;
+  /** What `RANGE` and resumed `SUB`s read: the durable store with `storage`, else the rings. */
+  readonly history: HistoryReader;
+  /**
+   * Stores the readings of `payload` as a UDP datagram's are (same parser, limits, counters, `reject` events), for
+   * other transports (an HTTP write, a TCP ingest stream). `payload` is one or more lines; the result counts them
+   * and gives the first few rejected lines with their reasons.
+   */
+  ingest(payload: Uint8Array, options?: { remote?: string }): IngestResult;
 }
+
+/**
+ * What {@link OpcServer.ingest} did with a payload.
+ *
+ * @example
+ * ```ts
+ * const { accepted, rejected, samples } = server.ingest(Buffer.from('temp 21.5\nbad line'));
+ * // accepted 1, rejected 1, samples [{ reason: 'bad-syntax', line: 'bad line' }]
+ * ```
+ */
+export interface IngestResult {
+  /** Readings stored. */
+  accepted: number;
+  /** Lines dropped (every reason, a duplicate sender-seq and the sensor limit included). */
+  rejected: number;
+  /** The first rejected lines (at most {@link INGEST_SAMPLES}), as latin1 text, with their reasons. */
+  samples: Array<{ reason: RejectReason | 'duplicate'; line: string }>;
+}
+
+/**
+ * Most rejected lines {@link OpcServer.ingest} reports by text.
+ *
+ * @example
+ * ```ts
+ * INGEST_SAMPLES; // 5
+ * ```
+ */
+export const INGEST_SAMPLES = 5;
 
 /**
  * Creates a server. Options are validated here (TypeError/RangeError naming
@@ -160,6 +196,7 @@ const READ_BUFFER_BYTES = 64 * 1024;
 class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   readonly store: SensorStore;
   readonly hub: Hub<Session>;
+  readonly history: HistoryReader;
   readonly #options: ResolvedOptions;
   readonly #logger: Logger;
   readonly #counters = new Counters();
@@ -186,6 +223,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   readonly #storage: Storage | undefined;
   /** The sender of the datagram being parsed, for `reject` events; undefined outside `#onDatagram`. */
   #datagramFrom: dgram.RemoteInfo | undefined;
+  /** The sender given to `ingest()`, for `reject` events, while it runs. */
+  #ingestRemote: string | undefined;
 
   constructor(options: ResolvedOptions) {
     super();
@@ -231,13 +270,14 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     // One name cache for the server's life: a known sensor's name costs no allocation per reading.
     this.#parseOptions = { maxLineBytes: options.maxLineBytes, nameCache: new NameCache() };
     this.#sink = new IngestSink(this);
+    this.history = storage ?? new RingHistory();
     this.#context = {
       store: this.store,
       hub: this.hub,
       limits: options,
       counters: this.#counters,
       // RANGE and resumed SUBs read the durable store when there is one, else the in-memory rings.
-      history: storage ?? new RingHistory(),
+      history: this.history,
       ...(storage && { beforeWrite: () => storage.commit() }),
       now: options.now,
       stats: () => this.stats(),
@@ -259,7 +299,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   // ---- ingest (called by IngestSink) ---------------------------------------
 
   /** @internal */
-  ingest(name: string, value: number, timestampMs: number, senderSeq: number): void {
+  ingestReading(name: string, value: number, timestampMs: number, senderSeq: number): void {
     const sensor = this.store.ingest(name, value, timestampMs, senderSeq);
     if (sensor !== undefined) {
       this.#counters.readingsAccepted++;
@@ -290,10 +330,43 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     if (this.listenerCount('reject') > 0) this.#emitReject(reason, line);
   }
 
+  ingest(payload: Uint8Array, options: { remote?: string } = {}): IngestResult {
+    if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array (a Buffer)');
+    const result: IngestResult = { accepted: 0, rejected: 0, samples: [] };
+    const counters = this.#counters;
+    const sample = (reason: RejectReason | 'duplicate', line: string): void => {
+      result.rejected++;
+      if (result.samples.length < INGEST_SAMPLES) result.samples.push({ reason, line });
+    };
+    const sink: DatagramSink = {
+      reading: (name, value, timestampMs, senderSeq) => {
+        const before = counters.readingsAccepted;
+        const rejectedBefore = counters.readingsRejected;
+        this.ingestReading(name, value, timestampMs, senderSeq);
+        if (counters.readingsAccepted > before) result.accepted++;
+        else if (counters.readingsRejected > rejectedBefore) sample('too-many-sensors', name);
+        else sample('duplicate', `${name} (sender-seq ${senderSeq} again)`);
+      },
+      reject: (reason, line) => {
+        this.reject(reason, line);
+        sample(reason, Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1'));
+      },
+    };
+    this.#ingestRemote = options.remote;
+    try {
+      parseDatagram(payload, sink, this.#parseOptions);
+    } finally {
+      this.#ingestRemote = undefined;
+    }
+    return result;
+  }
+
   #emitReject(reason: RejectReason, line: string): void {
     const from = this.#datagramFrom;
-    if (from === undefined) this.emit('reject', { reason, line });
-    else this.emit('reject', { reason, line, remote: describeAddress(from.address, from.port) });
+    if (from === undefined) {
+      const remote = this.#ingestRemote;
+      this.emit('reject', remote === undefined ? { reason, line } : { reason, line, remote });
+    } else this.emit('reject', { reason, line, remote: describeAddress(from.address, from.port) });
   }
 
   readonly #onDatagram = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
@@ -552,7 +625,7 @@ class IngestSink implements DatagramSink {
   }
 
   reading(name: string, value: number, timestampMs: number, senderSeq: number): void {
-    this.#server.ingest(name, value, timestampMs, senderSeq);
+    this.#server.ingestReading(name, value, timestampMs, senderSeq);
   }
 
   reject(reason: RejectReason, line: Uint8Array): void {
