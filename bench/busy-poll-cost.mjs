@@ -5,7 +5,10 @@
 // process; the server is pinned to CPU 1, as in `pnpm bench`.
 //
 //   node bench/busy-poll-cost.mjs [--seconds 5] [--windows 0,50] [--rates 10,100,1000]
+import console from 'node:console';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { setTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
 import { placement, startServer } from './lib/servers.mjs';
 import { median } from './lib/util.mjs';
