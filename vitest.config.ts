@@ -31,6 +31,7 @@ export default defineConfig({
       project('packages/ring-buffer', '@opc-lite/ring-buffer'),
       project('packages/sawtooth-generator', '@opc-lite/sawtooth-generator'),
       project('packages/tsdb', '@opc-lite/tsdb'),
+      project('packages/cluster-nats', '@opc-lite/cluster-nats'),
       project('packages/opc-server', '@opc-lite/opc-server'),
       project('packages/reader-client', '@opc-lite/reader-client'),
       project('apps/opc-server', 'opc-server'),
