@@ -12,8 +12,8 @@ const args = process.argv.slice(2);
 const updateDoc = args.includes('--update-doc');
 const dir = args.find((a) => !a.startsWith('--')) ?? fileURLToPath(new URL('./results/', import.meta.url));
 const records = readdirSync(dir)
-  .filter((f) => /^\d-.*\.json$/.test(f))
-  .sort()
+  .filter((f) => /^\d+-.*\.json$/.test(f))
+  .sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
   .map((f) => JSON.parse(readFileSync(`${dir}/${f}`, 'utf8')));
 
 const cell = (s, fmt = si) => {
@@ -207,6 +207,82 @@ for (const rec of records) {
         ),
       );
       break;
+    case 8:
+      out.push(
+        table(
+          ['load', 'with a data dir /s', 'loss', '--memory /s', 'loss', '×memory', 'checkpoints', 'server CPU'],
+          c.map((k) => [
+            k.label,
+            cell(s(k.key, 'disk')?.readings_per_s),
+            cell(s(k.key, 'disk')?.loss_pct, percent),
+            cell(s(k.key, 'memory')?.readings_per_s),
+            cell(s(k.key, 'memory')?.loss_pct, percent),
+            x(r(k.key, 'readings_per_s disk/memory')),
+            String(Math.round(s(k.key, 'disk')?.checkpoints?.median)),
+            `${Math.round(s(k.key, 'disk')?.server_cpu_pct?.median)}% / ${Math.round(s(k.key, 'memory')?.server_cpu_pct?.median)}%`,
+          ]),
+        ),
+      );
+      break;
+    case 9: {
+      const b = (v) => `${v.toFixed(2)} B`;
+      out.push(
+        table(
+          ['workload', 'readings', 'bytes/reading', 'raw 16 B ÷', 'chunk files', 'checkpoint', 'allocated/reading'],
+          c.map((k) => {
+            const m = s(k.key, 'opc-lite');
+            return [
+              `${k.label} (${m.sensors.median} sensors)`,
+              si(m.stored.median),
+              cell(m.bytes_per_reading, b),
+              m.raw_over_bytes.median.toFixed(1),
+              `${si(m.chunk_bytes.median)}B`,
+              `${si(m.checkpoint_bytes.median)}B`,
+              b(m.allocated_per_reading.median),
+            ];
+          }),
+        ),
+      );
+      break;
+    }
+    case 10: {
+      const ms = (v) => `${Math.round(v)} ms`;
+      out.push(
+        table(
+          ['start', 'spawn → n + GET', 'listening', 'store opened', 'readings', 'ms per million', 'from the log'],
+          c.map((k) => {
+            const m = s(k.key, 'opc-lite');
+            return [
+              k.label,
+              cell(m.total_ms, ms),
+              ms(m.ready_ms.median),
+              ms(m.recovery_ms.median),
+              si(m.readings.median),
+              Number.isFinite(m.ms_per_million?.median) ? ms(m.ms_per_million.median) : '',
+              m.tail?.median ? `${si(m.tail.median)} (${si(m.wal_bytes.median)}B)` : '',
+            ];
+          }),
+        ),
+      );
+      break;
+    }
+    case 11: {
+      const ms = (v) => `${v.toFixed(1)} ms`;
+      out.push(
+        table(
+          ['RANGE', 'opc-lite', 'DuckDB in-memory', 'DuckDB Parquet', '×DuckDB', '×Parquet'],
+          c.map((k) => [
+            k.label,
+            cell(s(k.key, 'opc-lite')?.ms, ms),
+            cell(s(k.key, 'duckdb')?.ms, ms),
+            cell(s(k.key, 'duckdb-parquet')?.ms, ms),
+            x(r(k.key, 'ms opc-lite/duckdb')),
+            x(r(k.key, 'ms opc-lite/duckdb-parquet')),
+          ]),
+        ),
+      );
+      break;
+    }
     default:
       out.push(rec.lines.map((l) => `    ${l}`).join('\n'));
   }

@@ -112,5 +112,65 @@ export function evaluateTargets(records) {
     mem?.median <= 1.3,
     `RSS ${x(mem?.median)} raw (growth over the idle process ${x(added?.median)})`,
   );
+
+  // Storage (scenarios 8 to 11).
+  const sd = find(records, 8, 'legacy-max', 'disk', 'readings_per_s')?.median;
+  const sm = find(records, 8, 'legacy-max', 'memory', 'readings_per_s')?.median;
+  add(
+    'storage: legacy ingest flat out ≥ 0.9× --memory',
+    sd / sm,
+    sd / sm >= 0.9,
+    `${si(sd)}/s with a data dir vs ${si(sm)}/s with --memory = ${x(sd / sm)}`,
+  );
+  let bestDisk = { v: NaN, key: '', memory: NaN };
+  for (const key of ['10-lines', '50-lines', '1432-bytes']) {
+    const v = find(records, 8, key, 'disk', 'readings_per_s')?.median;
+    const memory = find(records, 8, key, 'memory', 'readings_per_s')?.median;
+    if (Number.isFinite(v) && !(v <= bestDisk.v)) bestDisk = { v, key, memory };
+  }
+  add(
+    'storage: batched ingest ≥ 2,000,000 readings/s',
+    bestDisk.v,
+    bestDisk.v >= 2e6,
+    `best ${si(bestDisk.v)}/s (${bestDisk.key}); --memory ${si(bestDisk.memory)}/s, ${x(bestDisk.v / bestDisk.memory)}`,
+  );
+
+  const bpr = find(records, 9, 'mixed', 'opc-lite', 'bytes_per_reading')?.median;
+  add(
+    'disk ≤ 3 B/reading (mixed workload, after a clean shutdown)',
+    bpr,
+    bpr <= 3,
+    `${Number.isFinite(bpr) ? bpr.toFixed(2) : 'n/a'} B/reading, raw 16 B ÷ ${Number.isFinite(bpr) ? (16 / bpr).toFixed(1) : 'n/a'}`,
+  );
+
+  const empty = find(records, 10, 'empty', 'opc-lite', 'total_ms')?.median;
+  for (const [key, what] of [
+    ['clean', 'after a clean close'],
+    ['unclean', 'after kill -9 (log replayed)'],
+  ]) {
+    const ms = find(records, 10, key, 'opc-lite', 'total_ms')?.median;
+    const perM = find(records, 10, key, 'opc-lite', 'ms_per_million')?.median;
+    const opened = find(records, 10, key, 'opc-lite', 'recovery_ms')?.median;
+    add(
+      `restart ${what}, 10,000 sensors × 1,000 readings ≤ 3 s`,
+      ms,
+      ms <= 3000,
+      `${Math.round(ms)} ms to n + GET = ${Math.round(perM)} ms per million readings ` +
+        `(store opened in ${Math.round(opened)} ms${Number.isFinite(empty) ? `; an empty dir ${Math.round(empty)} ms` : ''})`,
+    );
+  }
+
+  const warm = find(records, 11, 'warm', 'opc-lite', 'ms')?.median;
+  const cold = find(records, 11, 'cold', 'opc-lite', 'ms')?.median;
+  const duck = find(records, 11, 'warm', 'duckdb', 'ms')?.median;
+  const parquet = find(records, 11, 'warm', 'duckdb-parquet', 'ms')?.median;
+  const ms1 = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : 'n/a');
+  add(
+    'RANGE of 1,000,000 readings in 1,000 buckets ≤ 50 ms',
+    warm,
+    warm <= 50,
+    `warm ${ms1(warm)}, cold ${ms1(cold)}; DuckDB (1 thread) in-memory table ${ms1(duck)} = ${x(warm / duck)}, ` +
+      `Parquet file ${ms1(parquet)} = ${x(warm / parquet)}`,
+  );
   return out;
 }
