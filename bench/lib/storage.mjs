@@ -14,6 +14,7 @@ import { URL } from 'node:url';
 import { udpSocket } from './proc.mjs';
 import { startServer } from './servers.mjs';
 import { delay } from './util.mjs';
+import { rng } from './workload.mjs';
 
 /** A new empty directory under the OS's temp dir. */
 export function tempDir(label) {
@@ -129,15 +130,18 @@ export async function writeDataDir(dir, list, { readings, ts0, intervalMs }) {
  * Sends `readings` readings of every sensor of `list` to 127.0.0.1:`port` as
  * native lines `name value ts seq` (ts in whole or fractional seconds, seq
  * the sender's count from 1), one instant for every sensor and then the next,
- * packed into datagrams of at most `maxBytes`. Paced so that the server's
+ * packed into datagrams of at most `maxBytes`. With `jitterMs`, each
+ * timestamp is late by a whole number of ms below it (seeded), as from a
+ * sender that stamps its clock's time. Paced so that the server's
  * socket queue stays under `maxQueueBytes` (no kernel drops); fails past
  * `timeoutMs`. Resolves `{ readings, datagrams, bytes, seconds }`.
  */
 export async function sendReadings(
   port,
   list,
-  { readings, ts0, intervalMs, maxBytes = 1432, maxQueueBytes = 1 << 20, timeoutMs = 120_000 },
+  { readings, ts0, intervalMs, jitterMs = 0, maxBytes = 1432, maxQueueBytes = 1 << 20, timeoutMs = 120_000 },
 ) {
+  const late = rng(0x1a7e);
   const socket = createSocket('udp4');
   await new Promise((resolve, reject) => {
     socket.once('error', reject);
@@ -169,9 +173,10 @@ export async function sendReadings(
   try {
     let text = '';
     for (let i = 0; i < readings; i++) {
-      const ts = String((ts0 + i * intervalMs) / 1000);
+      const at = ts0 + i * intervalMs;
       const seq = String(i + 1);
       for (const s of list) {
+        const ts = String((jitterMs ? at + Math.floor(late() * jitterMs) : at) / 1000);
         const line = `${s.name} ${String(s.next())} ${ts} ${seq}`;
         if (text.length + 1 + line.length > maxBytes) {
           const buf = Buffer.from(text, 'latin1');

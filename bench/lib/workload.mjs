@@ -12,7 +12,7 @@
 export const SHAPES = Object.freeze(['sawtooth', 'walk', 'constant']);
 
 /** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function rng(seed) {
+export function rng(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

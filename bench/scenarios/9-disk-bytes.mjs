@@ -5,7 +5,7 @@
 // shutdown (SIGTERM: the checkpoint is written) and the data dir's size over
 // the readings stored, against the raw 16 bytes of a reading (ts f64 +
 // value f64). The mixed case is the target's; the one-shape cases show what
-// each shape costs. The timestamps end a little before now (inside the
+// each shape costs, and the last one what timestamps off the beat cost. The timestamps end a little before now (inside the
 // default 30 d retention). opc-lite only.
 import { dirSize, sendReadings, startStorageServer } from '../lib/storage.mjs';
 import { drained } from '../lib/drain.mjs';
@@ -28,7 +28,10 @@ export default {
   cases: (ctx) => {
     const p = ctx.smoke ? SMOKE : FULL;
     const all = [{ key: 'mixed', label: 'mixed', shapes: SHAPES, ...p }];
-    if (!ctx.smoke) for (const shape of SHAPES) all.push({ key: shape, label: shape, shapes: [shape], ...p });
+    if (ctx.smoke) return all;
+    for (const shape of SHAPES) all.push({ key: shape, label: shape, shapes: [shape], ...p });
+    // As from senders stamping their clock's time: each timestamp up to 20 ms late, in whole ms.
+    all.push({ key: 'mixed-jitter', label: 'mixed, ts jitter', shapes: SHAPES, jitterMs: 20, ...p });
     return all;
   },
   // Every case starts its own server on its own data dir: the size is measured after that server has stopped.
@@ -38,7 +41,12 @@ export default {
     const server = await startStorageServer({ label: 'disk' });
     try {
       const ts0 = startMs(kase.readings, INTERVAL_MS);
-      const sent = await sendReadings(server.port, list, { readings: kase.readings, ts0, intervalMs: INTERVAL_MS });
+      const sent = await sendReadings(server.port, list, {
+        readings: kase.readings,
+        ts0,
+        intervalMs: INTERVAL_MS,
+        jitterMs: kase.jitterMs ?? 0,
+      });
       await drained(server, { timeoutMs: 30_000, intervalMs: 50 });
       const stats = await server.stats();
       const exit = await server.shutdown();
@@ -69,7 +77,7 @@ export default {
     const m = r['opc-lite'];
     const b = (v) => `${v.toFixed(2)} B`;
     return (
-      `${kase.label.padEnd(9)} ${si(m.stored.median)} readings of ${m.sensors.median} sensors: ` +
+      `${kase.label.padEnd(13)} ${si(m.stored.median)} readings of ${m.sensors.median} sensors: ` +
       `${spread(m.bytes_per_reading, b)}/reading = raw 16 B ÷ ${m.raw_over_bytes.median.toFixed(1)} ` +
       `(dir ${si(m.bytes.median)}B: chunks ${si(m.chunk_bytes.median)}B, checkpoint ${si(m.checkpoint_bytes.median)}B, ` +
       `log ${si(m.wal_bytes.median)}B; allocated ${b(m.allocated_per_reading.median)}/reading)`
