@@ -53,6 +53,11 @@ export class BitReader {
     return w;
   }
 
+  /** Moves the cursor to bit `pos`, which must be from 0 to the bit length (the caller checks). */
+  seek(pos: number): void {
+    this.#pos = pos;
+  }
+
   /** Moves the cursor `n` bits on. @throws {ChunkDecodeError} when fewer than `n` bits are left. */
   skip(n: number): void {
     const pos = this.#pos + n;

@@ -569,133 +569,197 @@ export class ChunkEncoder {
 }
 
 /**
- * Decodes a chunk one reading at a time, allocating nothing per reading. `next()` moves to the next reading and
- * returns false after the last; `ts`, `value` and `index` describe the current one. Corrupt bytes throw
- * {@link ChunkDecodeError} from `next()`, at the latest when the last reading is decoded.
- *
- * @example
- * ```ts
- * const reader = new ChunkReader(bytes, count);
- * while (reader.next()) {
- *   if (reader.ts > toMs) break;
- *   if (reader.ts >= fromMs) visit(reader.ts, reader.value, firstSeq + reader.index);
- * }
- * ```
+ * The decoder behind ChunkReader and decodeChunk: the model, the bit cursor, and the last reading decoded. `step`
+ * decodes any reading; `fill` decodes a whole chunk, taking the common codes itself and every other one through `step`.
  */
-export class ChunkReader {
-  readonly #bytes: Uint8Array;
-  readonly #r: BitReader;
-  readonly #m = new Model();
-  readonly #count: number;
-  #index = -1;
-  #ts = NaN;
-  #value = NaN;
-  #error: Error | undefined = undefined;
+class Decoder {
+  readonly bytes: Uint8Array;
+  readonly r: BitReader;
+  readonly m = new Model();
+  readonly count: number;
+  ts = NaN;
+  value = NaN;
 
-  /**
-   * @throws {TypeError} `code: 'ERR_INVALID_ARG_TYPE'` when `bytes` is not a Uint8Array.
-   * @throws {RangeError} `code: 'ERR_OUT_OF_RANGE'` when `count` is not a non-negative safe integer.
-   * @throws {ChunkDecodeError} When `bytes` is too short, of another format version, or (for 0 readings) longer than
-   *   the version byte.
-   */
+  /** After checkChunk(bytes, count). */
   constructor(bytes: Uint8Array, count: number) {
-    if (!(bytes instanceof Uint8Array)) throw invalidType('chunk bytes must be a Uint8Array');
-    if (!Number.isSafeInteger(count) || count < 0) {
-      throw outOfRange(`count must be a non-negative safe integer, got ${String(count)}`);
-    }
-    const minBits = 8 + (count === 0 ? 0 : 128 + 2 * (count - 1));
-    if (bytes.length * 8 < minBits) {
-      throw new ChunkDecodeError(`chunk truncated: ${bytes.length} bytes cannot hold ${count} readings`);
-    }
-    if (bytes[0] !== CHUNK_FORMAT_VERSION) {
-      throw new ChunkDecodeError(
-        `unknown chunk format version ${String(bytes[0])} (this codec reads version ${CHUNK_FORMAT_VERSION})`,
-      );
-    }
-    if (count === 0 && bytes.length !== 1) {
-      throw new ChunkDecodeError(`a chunk of 0 readings is 1 byte long, got ${bytes.length} bytes`);
-    }
-    this.#bytes = bytes;
-    this.#r = new BitReader(bytes);
-    this.#r.skip(8);
-    this.#count = count;
-  }
-
-  /** How many readings the chunk holds. */
-  get count(): number {
-    return this.#count;
-  }
-
-  /** The position of the current reading (0 = first), -1 before the first `next()`. */
-  get index(): number {
-    return this.#index;
-  }
-
-  /** The current reading's timestamp (NaN before the first `next()`). */
-  get ts(): number {
-    return this.#ts;
-  }
-
-  /** The current reading's value (NaN before the first `next()`). */
-  get value(): number {
-    return this.#value;
+    this.bytes = bytes;
+    this.r = new BitReader(bytes);
+    this.r.skip(8);
+    this.count = count;
   }
 
   /**
-   * Moves to the next reading; false (and nothing changes) when there is none.
-   *
-   * @throws {ChunkDecodeError} When the bytes cannot be a chunk of `count` readings; every later call throws it
-   *   again.
+   * Decodes every reading into `tsOut` and `valuesOut` (at least `count` long): `run` takes the common codes, `step`
+   * each reading `run` stops at.
    */
-  next(): boolean {
-    if (this.#error !== undefined) throw this.#error;
-    const index = this.#index + 1;
-    if (index >= this.#count) return false;
-    try {
-      this.#step(index);
-    } catch (error) {
-      if (error instanceof Error) this.#error = error;
-      throw error;
+  fill(tsOut: Float64Array, valuesOut: Float64Array): void {
+    const n = this.count;
+    if (n === 0) return;
+    this.step(0);
+    tsOut[0] = this.ts;
+    valuesOut[0] = this.value;
+    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length);
+    let i = 1;
+    while (i < n) {
+      i = this.run(view, tsOut, valuesOut, i);
+      if (i === n) break;
+      this.step(i);
+      tsOut[i] = this.ts;
+      valuesOut[i] = this.value;
+      i++;
     }
-    this.#index = index;
-    return true;
+    this.checkEnd();
   }
 
-  #step(index: number): void {
-    const r = this.#r;
+  /**
+   * Decodes readings from `from` on, as long as they are made of what a steady series is made of: a timestamp code
+   * of 1 or 6 bits, then a residual code of up to 25 bits in decimal mode or a repeat in XOR mode, all within one
+   * 32-bit peek of bytes known to exist. Returns the index of the first reading it left (a longer code, a mode change,
+   * a code wider than needed, a non-finite result, the last 5 bytes), for `step`, which decodes alike from the same
+   * state and throws the errors. The loop keeps the model in locals and calls nothing, so that it is small and
+   * compiled early.
+   */
+  run(view: DataView, tsOut: Float64Array, valuesOut: Float64Array, from: number): number {
+    const n = this.count;
+    const u = this.bytes;
+    const len = u.length;
+    const m = this.m;
+    let pos = this.r.position;
+    let tPrev = m.tPrev;
+    let dPrev = m.dPrev;
+    let vPrev = m.vPrev;
+    const decimal = m.decimal;
+    const divisor = POW10[m.scale] as number;
+    let mPrev = m.mPrev;
+    let mDelta = m.mDelta;
+    let score = m.score;
+    let i = from;
+    loop: for (; i < n; i++) {
+      const b = pos >>> 3;
+      if (b + 4 >= len) break;
+      const shift = pos & 7;
+      // The next 32 bits; the 40 bits of bytes b..b+4 hold them, so no code read from them runs past the end.
+      const w = (view.getInt32(b) << shift) | ((u[b + 4] as number) >>> (8 - shift));
+      let ts: number;
+      let delta = dPrev;
+      let used: number;
+      if (w >= 0) {
+        ts = tPrev + dPrev;
+        used = 1;
+      } else if (w >>> 30 === 2) {
+        const d = (w << 2) >> 28;
+        if (d === 0) break;
+        delta = dPrev + d;
+        ts = tPrev + delta;
+        used = 6;
+      } else {
+        break;
+      }
+      if (!Number.isFinite(ts)) break;
+      const v = w << used; // the value code, left-aligned; at least 26 of its bits are real
+      let value: number;
+      if (decimal) {
+        let residual: number;
+        switch (Math.clz32(~v)) {
+          case 0:
+            residual = 0;
+            used += 1;
+            break;
+          case 1:
+            residual = (v << 2) >> 29;
+            if (residual === 0) break loop;
+            used += 5;
+            break;
+          case 2:
+            residual = (v << 3) >> 25;
+            if (residual >= -4 && residual <= 3) break loop;
+            used += 10;
+            break;
+          case 3:
+            residual = (v << 4) >> 20;
+            if (residual >= -64 && residual <= 63) break loop;
+            used += 16;
+            break;
+          case 4:
+            residual = (v << 5) >> 12;
+            if (residual >= -2048 && residual <= 2047) break loop;
+            used += 25;
+            break;
+          default:
+            break loop;
+        }
+        const decoded = (score <= 0 ? mPrev + mDelta : mPrev) + residual;
+        value = decoded / divisor;
+        if (!Number.isFinite(value)) break;
+        // Model.acceptDecimal, with residualBits written out.
+        const step = decoded - mPrev;
+        const miss = step - mDelta;
+        score =
+          score -
+          (score >> 3) +
+          (miss === 0 ? 1 : miss >= -4 && miss <= 3 ? 5 : miss >= -64 && miss <= 63 ? 10 : residualBits(miss)) -
+          (step === 0 ? 1 : step >= -4 && step <= 3 ? 5 : step >= -64 && step <= 63 ? 10 : residualBits(step));
+        mDelta = step;
+        mPrev = decoded;
+      } else if (v >= 0) {
+        value = vPrev;
+        used += 1;
+      } else {
+        break;
+      }
+      pos += used;
+      tPrev = ts;
+      dPrev = delta;
+      vPrev = value;
+      tsOut[i] = ts;
+      valuesOut[i] = value;
+    }
+    m.tPrev = tPrev;
+    m.dPrev = dPrev;
+    m.vPrev = vPrev;
+    m.mPrev = mPrev;
+    m.mDelta = mDelta;
+    m.score = score;
+    this.r.seek(pos);
+    return i;
+  }
+
+  /** Decodes reading `index` (the one after the last decoded) into `ts` and `value`. */
+  step(index: number): void {
+    const r = this.r;
     if (index === 0) {
       const ts = fromBits(r.readBits(32), r.readBits(32));
       const value = fromBits(r.readBits(32), r.readBits(32));
       if (!Number.isFinite(ts)) throw this.#corrupt(0, 'a non-finite timestamp');
       if (!Number.isFinite(value)) throw this.#corrupt(0, 'a non-finite value');
-      this.#m.first(ts, value);
-      this.#ts = ts;
-      this.#value = value;
+      this.m.first(ts, value);
+      this.ts = ts;
+      this.value = value;
     } else {
       // One peek serves a regular timestamp's 1-bit code and the value code after it (which needs at most 31 bits
       // of the peek; longer codes peek again).
-      const m = this.#m;
+      const m = this.m;
       let w = r.peek();
       if (w >= 0) {
         r.skip(1);
         const ts = m.tPrev + m.dPrev;
         if (!Number.isFinite(ts)) throw this.#corrupt(index, 'a non-finite timestamp');
         m.tPrev = ts;
-        this.#ts = ts;
+        this.ts = ts;
         w <<= 1;
       } else {
-        this.#ts = this.#decodeTs(index, w);
+        this.ts = this.#decodeTs(index, w);
         w = r.peek();
       }
-      this.#value = m.decimal ? this.#decodeDecimal(index, w) : this.#decodeXor(index, w, false);
+      this.value = m.decimal ? this.#decodeDecimal(index, w) : this.#decodeXor(index, w, false);
     }
-    if (index === this.#count - 1) this.#checkEnd();
+    if (index === this.count - 1) this.checkEnd();
   }
 
   /** Decodes a timestamp code other than `0`, whose first 32 bits are `w`. */
   #decodeTs(index: number, w: number): number {
-    const r = this.#r;
-    const m = this.#m;
+    const r = this.r;
+    const m = this.m;
     let d: number;
     switch (Math.clz32(~w)) {
       case 1:
@@ -742,8 +806,8 @@ export class ChunkReader {
 
   /** Decodes a decimal-mode value code whose first 31 bits are the top of `w`. */
   #decodeDecimal(index: number, w: number): number {
-    const m = this.#m;
-    const r = this.#r;
+    const m = this.m;
+    const r = this.r;
     const ones = Math.clz32(~w);
     if (ones <= 5) return this.#decimal(index, this.#residual(index, w, ones));
     r.skip(7);
@@ -757,14 +821,14 @@ export class ChunkReader {
 
   /** A residual code right after a rescale or a switch to decimal mode. */
   #scaled(index: number): number {
-    const w = this.#r.peek();
+    const w = this.r.peek();
     const ones = Math.clz32(~w);
     if (ones > 5) throw this.#corrupt(index, 'a rescale not followed by a residual');
     return this.#decimal(index, this.#residual(index, w, ones));
   }
 
   #decimal(index: number, residual: number): number {
-    const m = this.#m;
+    const m = this.m;
     const decoded = m.predict() + residual;
     const value = decoded / (POW10[m.scale] as number);
     if (!Number.isFinite(value)) throw this.#corrupt(index, 'a non-finite value');
@@ -774,7 +838,7 @@ export class ChunkReader {
 
   /** Reads the residual code whose first 32 bits are `w` and starts with `ones` one bits (0..5). */
   #residual(index: number, w: number, ones: number): number {
-    const r = this.#r;
+    const r = this.r;
     let v: number;
     switch (ones) {
       case 0:
@@ -811,8 +875,8 @@ export class ChunkReader {
 
   /** Decodes an XOR-mode value code whose first 31 bits are the top of `w`. */
   #decodeXor(index: number, w: number, switched: boolean): number {
-    const r = this.#r;
-    const m = this.#m;
+    const r = this.r;
+    const m = this.m;
     if (w >= 0) {
       r.skip(1);
       return m.vPrev;
@@ -867,23 +931,116 @@ export class ChunkReader {
     return value;
   }
 
-  #checkEnd(): void {
-    const used = this.#r.position;
-    const bytes = this.#bytes;
+  checkEnd(): void {
+    const used = this.r.position;
+    const bytes = this.bytes;
     const expected = (used + 7) >>> 3;
     if (bytes.length !== expected) {
       throw new ChunkDecodeError(
-        `chunk corrupt: ${bytes.length - expected} bytes after the last of ${this.#count} readings`,
+        `chunk corrupt: ${bytes.length - expected} bytes after the last of ${this.count} readings`,
       );
     }
     const spare = (1 << (expected * 8 - used)) - 1;
     if (((bytes[expected - 1] as number) & spare) !== spare) {
-      throw new ChunkDecodeError(`chunk corrupt: the bits after the last of ${this.#count} readings are not all ones`);
+      throw new ChunkDecodeError(`chunk corrupt: the bits after the last of ${this.count} readings are not all ones`);
     }
   }
 
   #corrupt(index: number, what: string): ChunkDecodeError {
-    return new ChunkDecodeError(`chunk corrupt: ${what} at reading ${index} (bit ${this.#r.position})`);
+    return new ChunkDecodeError(`chunk corrupt: ${what} at reading ${index} (bit ${this.r.position})`);
+  }
+}
+
+/**
+ * Decodes a chunk one reading at a time, allocating nothing per reading. `next()` moves to the next reading and
+ * returns false after the last; `ts`, `value` and `index` describe the current one. Corrupt bytes throw
+ * {@link ChunkDecodeError} from `next()`, at the latest when the last reading is decoded.
+ *
+ * @example
+ * ```ts
+ * const reader = new ChunkReader(bytes, count);
+ * while (reader.next()) {
+ *   if (reader.ts > toMs) break;
+ *   if (reader.ts >= fromMs) visit(reader.ts, reader.value, firstSeq + reader.index);
+ * }
+ * ```
+ */
+export class ChunkReader {
+  readonly #d: Decoder;
+  readonly #count: number;
+  #index = -1;
+  #error: Error | undefined = undefined;
+
+  /**
+   * @throws {TypeError} `code: 'ERR_INVALID_ARG_TYPE'` when `bytes` is not a Uint8Array.
+   * @throws {RangeError} `code: 'ERR_OUT_OF_RANGE'` when `count` is not a non-negative safe integer.
+   * @throws {ChunkDecodeError} When `bytes` is too short, of another format version, or (for 0 readings) longer than
+   *   the version byte.
+   */
+  constructor(bytes: Uint8Array, count: number) {
+    checkChunk(bytes, count);
+    this.#d = new Decoder(bytes, count);
+    this.#count = count;
+  }
+
+  /** How many readings the chunk holds. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The position of the current reading (0 = first), -1 before the first `next()`. */
+  get index(): number {
+    return this.#index;
+  }
+
+  /** The current reading's timestamp (NaN before the first `next()`). */
+  get ts(): number {
+    return this.#d.ts;
+  }
+
+  /** The current reading's value (NaN before the first `next()`). */
+  get value(): number {
+    return this.#d.value;
+  }
+
+  /**
+   * Moves to the next reading; false (and nothing changes) when there is none.
+   *
+   * @throws {ChunkDecodeError} When the bytes cannot be a chunk of `count` readings; every later call throws it
+   *   again.
+   */
+  next(): boolean {
+    if (this.#error !== undefined) throw this.#error;
+    const index = this.#index + 1;
+    if (index >= this.#count) return false;
+    try {
+      this.#d.step(index);
+    } catch (error) {
+      if (error instanceof Error) this.#error = error;
+      throw error;
+    }
+    this.#index = index;
+    return true;
+  }
+}
+
+/** The checks of the ChunkReader constructor (see there). */
+function checkChunk(bytes: Uint8Array, count: number): void {
+  if (!(bytes instanceof Uint8Array)) throw invalidType('chunk bytes must be a Uint8Array');
+  if (!Number.isSafeInteger(count) || count < 0) {
+    throw outOfRange(`count must be a non-negative safe integer, got ${String(count)}`);
+  }
+  const minBits = 8 + (count === 0 ? 0 : 128 + 2 * (count - 1));
+  if (bytes.length * 8 < minBits) {
+    throw new ChunkDecodeError(`chunk truncated: ${bytes.length} bytes cannot hold ${count} readings`);
+  }
+  if (bytes[0] !== CHUNK_FORMAT_VERSION) {
+    throw new ChunkDecodeError(
+      `unknown chunk format version ${String(bytes[0])} (this codec reads version ${CHUNK_FORMAT_VERSION})`,
+    );
+  }
+  if (count === 0 && bytes.length !== 1) {
+    throw new ChunkDecodeError(`a chunk of 0 readings is 1 byte long, got ${bytes.length} bytes`);
   }
 }
 
@@ -901,12 +1058,9 @@ export class ChunkReader {
  * ```
  */
 export function decodeChunk(bytes: Uint8Array, count: number, ts: Float64Array, values: Float64Array): void {
-  const reader = new ChunkReader(bytes, count);
+  checkChunk(bytes, count);
   if (ts.length < count || values.length < count) {
     throw outOfRange(`decodeChunk needs arrays of at least ${count} elements, got ${ts.length} and ${values.length}`);
   }
-  for (let i = 0; reader.next(); i++) {
-    ts[i] = reader.ts;
-    values[i] = reader.value;
-  }
+  new Decoder(bytes, count).fill(ts, values);
 }
