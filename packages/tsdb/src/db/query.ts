@@ -7,10 +7,13 @@
 // timestamps never decrease by seq), readings come out in (ts, seq) order as
 // they are decoded; otherwise the readings in the window are collected and
 // sorted. `buckets` takes a chunk that falls inside one bucket from its
-// stored summary, and decodes only the chunks that straddle a bucket edge.
+// stored summary, and decodes only the chunks that straddle a bucket edge;
+// a decoded chunk in ts order is added one bucket's run of readings at a
+// time, the runs cut where bucket-grid.ts puts the edges.
 // docs/STORAGE.md, "Reads".
 
 import { decodeChunk } from '../chunk/index.js';
+import { BucketGrid } from './bucket-grid.js';
 import { FLAG_SORTED } from './format.js';
 import type { ChunkRef } from './head.js';
 
@@ -267,9 +270,152 @@ function emitCut(rows: Collected, limit: number, cutTs: number, fn: ReadingFn): 
   return { more };
 }
 
+/** Per-bucket columns: count, sum, min and max, and the (ts, seq, value) first and last by (ts, seq). */
+class BucketColumns {
+  readonly count: Float64Array;
+  readonly sum: Float64Array;
+  readonly min: Float64Array;
+  readonly max: Float64Array;
+  readonly firstTs: Float64Array;
+  readonly firstSeq: Float64Array;
+  readonly firstValue: Float64Array;
+  readonly lastTs: Float64Array;
+  readonly lastSeq: Float64Array;
+  readonly lastValue: Float64Array;
+
+  constructor(points: number) {
+    this.count = new Float64Array(points);
+    this.sum = new Float64Array(points);
+    this.min = new Float64Array(points).fill(Infinity);
+    this.max = new Float64Array(points).fill(-Infinity);
+    this.firstTs = new Float64Array(points).fill(Infinity);
+    this.firstSeq = new Float64Array(points);
+    this.firstValue = new Float64Array(points);
+    this.lastTs = new Float64Array(points).fill(-Infinity);
+    this.lastSeq = new Float64Array(points);
+    this.lastValue = new Float64Array(points);
+  }
+
+  /** Adds `n` readings to bucket `i`: their sum, min and max, and the first and last of them by (ts, seq). */
+  add(
+    i: number,
+    n: number,
+    sum: number,
+    min: number,
+    max: number,
+    firstTs: number,
+    firstSeq: number,
+    firstValue: number,
+    lastTs: number,
+    lastSeq: number,
+    lastValue: number,
+  ): void {
+    this.count[i] = (this.count[i] as number) + n;
+    this.sum[i] = (this.sum[i] as number) + sum;
+    if (min < (this.min[i] as number)) this.min[i] = min;
+    if (max > (this.max[i] as number)) this.max[i] = max;
+    const ft = this.firstTs[i] as number;
+    if (firstTs < ft || (firstTs === ft && firstSeq < (this.firstSeq[i] as number))) {
+      this.firstTs[i] = firstTs;
+      this.firstSeq[i] = firstSeq;
+      this.firstValue[i] = firstValue;
+    }
+    const lt = this.lastTs[i] as number;
+    if (lastTs > lt || (lastTs === lt && lastSeq > (this.lastSeq[i] as number))) {
+      this.lastTs[i] = lastTs;
+      this.lastSeq[i] = lastSeq;
+      this.lastValue[i] = lastValue;
+    }
+  }
+}
+
+/**
+ * The sum, min and max of values[k] (which is in the run) and the values after it while ts < end, into
+ * runTotals[0..2]; returns the index after the run, at least k + 1. Kept apart and small so that it is compiled
+ * early.
+ */
+function foldRun(ts: Float64Array, values: Float64Array, k: number, count: number, end: number): number {
+  let sum = values[k] as number;
+  let min = sum;
+  let max = sum;
+  for (k++; k < count; k++) {
+    if ((ts[k] as number) >= end) break;
+    const v = values[k] as number;
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  runTotals[0] = sum;
+  runTotals[1] = min;
+  runTotals[2] = max;
+  return k;
+}
+
+/** foldRun's results. */
+const runTotals = new Float64Array(3);
+
+/**
+ * Adds the decoded readings of a chunk whose timestamps never decrease, a run of one bucket at a time: the run ends
+ * where ts reaches the bucket's end (BucketGrid), so foldRun does one comparison and the min, max and sum per
+ * reading. Stops at the first reading past toMs.
+ */
+function addSortedChunk(
+  grid: BucketGrid,
+  columns: BucketColumns,
+  ts: Float64Array,
+  values: Float64Array,
+  count: number,
+  firstSeq: number,
+): void {
+  const fromMs = grid.fromMs;
+  let k = 0;
+  while (k < count && (ts[k] as number) < fromMs) k++;
+  while (k < count) {
+    const t = ts[k] as number;
+    if (t > grid.toMs) return;
+    const i = grid.bucketOf(t);
+    const start = k;
+    k = foldRun(ts, values, k, count, grid.end(i));
+    const last = k - 1;
+    columns.add(
+      i,
+      k - start,
+      runTotals[0] as number,
+      runTotals[1] as number,
+      runTotals[2] as number,
+      t,
+      firstSeq + start,
+      values[start] as number,
+      ts[last] as number,
+      firstSeq + last,
+      values[last] as number,
+    );
+  }
+}
+
+/** Adds the decoded readings of any chunk, each by its own bucket. */
+function addChunk(
+  grid: BucketGrid,
+  columns: BucketColumns,
+  ts: Float64Array,
+  values: Float64Array,
+  count: number,
+  firstSeq: number,
+): void {
+  for (let k = 0; k < count; k++) {
+    const t = ts[k] as number;
+    if (t < grid.fromMs || t > grid.toMs) continue;
+    const v = values[k] as number;
+    const s = firstSeq + k;
+    columns.add(grid.bucketOf(t), 1, v, v, v, t, s, v, t, s, v);
+  }
+}
+
 /**
  * `points` equal-width buckets over [from, to]: reading ts falls in bucket
  * floor((ts - from) * points / (to - from)), the last bucket closed at `to`.
+ * A chunk inside one bucket is taken from its summary; the others are decoded,
+ * and a sorted one is added a bucket's run at a time (see BucketGrid).
  */
 export function queryBuckets(
   view: SeriesView,
@@ -279,19 +425,8 @@ export function queryBuckets(
   scratch: Scratch,
   fn: BucketFn,
 ): void {
-  const span = toMs - fromMs;
-  const bucketOf = (t: number): number =>
-    span === 0 ? 0 : Math.min(points - 1, Math.floor(((t - fromMs) * points) / span));
-  const count = new Float64Array(points);
-  const min = new Float64Array(points).fill(Infinity);
-  const max = new Float64Array(points).fill(-Infinity);
-  const sum = new Float64Array(points);
-  const firstTs = new Float64Array(points).fill(Infinity);
-  const firstSeq = new Float64Array(points);
-  const firstValue = new Float64Array(points);
-  const lastTs = new Float64Array(points).fill(-Infinity);
-  const lastSeq = new Float64Array(points);
-  const lastValue = new Float64Array(points);
+  const grid = new BucketGrid(fromMs, toMs, points);
+  const columns = new BucketColumns(points);
   const total = chunkCount(view);
   const b = buffers(scratch);
   try {
@@ -304,64 +439,40 @@ export function queryBuckets(
       }
       if (ref.maxTs < fromMs) continue;
       if (ref.minTs >= fromMs && ref.maxTs <= toMs) {
-        const bi = bucketOf(ref.minTs);
-        if (bi === bucketOf(ref.maxTs)) {
-          // Inside one bucket: the summary answers.
-          count[bi] = (count[bi] as number) + ref.count;
-          sum[bi] = (sum[bi] as number) + ref.sum;
-          if (ref.minValue < (min[bi] as number)) min[bi] = ref.minValue;
-          if (ref.maxValue > (max[bi] as number)) max[bi] = ref.maxValue;
-          // Seqs of different chunks never interleave: compare with the chunk's first (or last) seq.
-          if (
-            ref.minTs < (firstTs[bi] as number) ||
-            (ref.minTs === firstTs[bi] && ref.firstSeq < (firstSeq[bi] as number))
-          ) {
-            firstTs[bi] = ref.minTs;
-            firstSeq[bi] = ref.firstSeq;
-            firstValue[bi] = ref.firstValue;
-          }
+        const i = grid.bucketOf(ref.minTs);
+        if (i === grid.bucketOf(ref.maxTs)) {
+          // Inside one bucket: the summary answers. Seqs of different chunks never interleave, so the chunk's first
+          // (or last) seq stands for the seq of its first (or last) reading by (ts, seq).
           const endSeq = ref.firstSeq + ref.count - 1;
-          if (ref.maxTs > (lastTs[bi] as number) || (ref.maxTs === lastTs[bi] && endSeq > (lastSeq[bi] as number))) {
-            lastTs[bi] = ref.maxTs;
-            lastSeq[bi] = endSeq;
-            lastValue[bi] = ref.lastValue;
-          }
+          columns.add(
+            i,
+            ref.count,
+            ref.sum,
+            ref.minValue,
+            ref.maxValue,
+            ref.minTs,
+            ref.firstSeq,
+            ref.firstValue,
+            ref.maxTs,
+            endSeq,
+            ref.lastValue,
+          );
           continue;
         }
       }
       scratch.decode(view, ref, b);
-      const { ts, values } = b;
-      for (let k = 0; k < ref.count; k++) {
-        const t = ts[k] as number;
-        if (t < fromMs || t > toMs) continue;
-        const v = values[k] as number;
-        const s = ref.firstSeq + k;
-        const bi = bucketOf(t);
-        count[bi] = (count[bi] as number) + 1;
-        sum[bi] = (sum[bi] as number) + v;
-        if (v < (min[bi] as number)) min[bi] = v;
-        if (v > (max[bi] as number)) max[bi] = v;
-        if (t < (firstTs[bi] as number) || (t === firstTs[bi] && s < (firstSeq[bi] as number))) {
-          firstTs[bi] = t;
-          firstSeq[bi] = s;
-          firstValue[bi] = v;
-        }
-        if (t > (lastTs[bi] as number) || (t === lastTs[bi] && s > (lastSeq[bi] as number))) {
-          lastTs[bi] = t;
-          lastSeq[bi] = s;
-          lastValue[bi] = v;
-        }
-      }
+      if (grid.edges && isSortedChunk(ref)) addSortedChunk(grid, columns, b.ts, b.values, ref.count, ref.firstSeq);
+      else addChunk(grid, columns, b.ts, b.values, ref.count, ref.firstSeq);
     }
   } finally {
     release(scratch, b);
   }
+  const { count, min, max, sum, firstValue, lastValue } = columns;
   for (let i = 0; i < points; i++) {
     const n = count[i] as number;
     if (n === 0) continue;
-    const start = span === 0 ? fromMs : fromMs + (i * span) / points;
     fn(
-      start,
+      grid.startOf(i),
       n,
       min[i] as number,
       max[i] as number,
