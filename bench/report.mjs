@@ -210,7 +210,17 @@ for (const rec of records) {
     case 8:
       out.push(
         table(
-          ['load', 'with a data dir /s', 'loss', '--memory /s', 'loss', '×memory', 'checkpoints', 'server CPU'],
+          [
+            'load',
+            'with a data dir /s',
+            'loss',
+            '--memory /s',
+            'loss',
+            '×memory',
+            'CPU µs/reading disk / memory',
+            'checkpoints',
+            'server CPU',
+          ],
           c.map((k) => [
             k.label,
             cell(s(k.key, 'disk')?.readings_per_s),
@@ -218,6 +228,7 @@ for (const rec of records) {
             cell(s(k.key, 'memory')?.readings_per_s),
             cell(s(k.key, 'memory')?.loss_pct, percent),
             x(r(k.key, 'readings_per_s disk/memory')),
+            `${s(k.key, 'disk')?.cpu_us_per_reading?.median?.toPrecision(3)} / ${s(k.key, 'memory')?.cpu_us_per_reading?.median?.toPrecision(3)} (${x(r(k.key, 'cpu_us_per_reading disk/memory'))})`,
             String(Math.round(s(k.key, 'disk')?.checkpoints?.median)),
             `${Math.round(s(k.key, 'disk')?.server_cpu_pct?.median)}% / ${Math.round(s(k.key, 'memory')?.server_cpu_pct?.median)}%`,
           ]),

@@ -4,6 +4,10 @@
 // interval`, 30 d retention) and, in the same run, to opc-lite with
 // `--memory`. Readings stored per second; the ratio is what storage costs.
 //
+// Beside the rate, the server's CPU time per reading (from /proc, over the
+// same window) and its ratio: on a shared machine the rate moves with the
+// neighbours' load, the CPU cost much less.
+//
 // "disk" and "memory" are the same server binary; each repeat starts both
 // afresh (the disk one on a new, empty data dir, removed afterwards).
 import { startServer } from '../lib/servers.mjs';
@@ -28,6 +32,7 @@ export default {
   title: 'ingest with storage (--fsync interval, a temp data dir) against --memory: readings stored/s',
   servers: ['disk', 'memory'],
   primary: 'readings_per_s',
+  extraRatios: () => ['cpu_us_per_reading'],
   cases: (ctx) => (ctx.smoke ? CASES.slice(0, 2) : CASES),
   start: (kind) => (kind === 'disk' ? startStorageServer({ label: 'ingest' }) : startServer('opc-lite')),
   async measure({ server, kase, ctx, rep }) {
@@ -43,6 +48,8 @@ export default {
       loss_pct: m.loss_pct,
       kernel_drops: m.kernel_drops,
       server_cpu_pct: m.server_cpu_pct,
+      // The server's CPU time per reading stored: steadier than the rate on a busy machine.
+      cpu_us_per_reading: (1e4 * m.server_cpu_pct) / (m.stored_per_s ?? m.readings_per_s),
       sender_cpu_pct: m.sender_cpu_pct,
       durable: after.storage_durable,
       stored_on_disk: after.storage_readings - before.storage_readings,
@@ -61,7 +68,8 @@ export default {
         : '';
       return (
         `${kind} ${spread(m.readings_per_s)}/s loss ${spread(m.loss_pct, percent)} drops ${si(m.kernel_drops.median)} ` +
-        `cpu ${Math.round(m.server_cpu_pct.median)}/${Math.round(m.sender_cpu_pct.median)}%${disk}`
+        `cpu ${Math.round(m.server_cpu_pct.median)}/${Math.round(m.sender_cpu_pct.median)}% ` +
+        `${m.cpu_us_per_reading.median.toPrecision(3)} µs/reading${disk}`
       );
     });
     return `${kase.label.padEnd(20)} ${parts.filter(Boolean).join(' | ')}`;
