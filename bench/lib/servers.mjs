@@ -24,6 +24,12 @@ export const SERVERS = Object.freeze({
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 3_000;
 
+/** Every server child still running: killed if the harness exits first (a signal, a failure). */
+const children = new Set();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 /** Keeps the last lines of a stream (a child's stderr must always be drained, or it blocks on a full pipe). */
 function tail(stream, onLine, keep = 40) {
   const lines = [];
@@ -83,7 +89,13 @@ export async function startServer(kind, { extraArgs = [], dataDir } = {}) {
   }
   [cmd, args] = pinned(cmd, args, placement.serverCpu);
   const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  children.add(child);
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    }),
+  );
   let onReady;
   const ready = new Promise((resolve) => (onReady = resolve));
   const parseReady = (line) => {

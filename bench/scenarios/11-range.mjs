@@ -50,7 +50,7 @@ const planFor = (ctx) => {
   return plan;
 };
 
-/** The latest answer of each kind, as [bucket, count, min, max, mean, first, last] rows; what agreed, per case. */
+/** The latest answer per case and kind, as [bucket, count, min, max, mean, first, last] rows; what agreed, per case. */
 const answers = new Map();
 const agreement = new Map();
 
@@ -166,7 +166,7 @@ export default {
     const p = plan;
     if (handle.kind !== 'opc-lite') {
       const r = handle.report;
-      answers.set(handle.kind, r.answer);
+      answers.set(`${kase.key} ${handle.kind}`, r.answer);
       const samples = kase.key === 'cold' ? r.cold_ms : r.warm_ms;
       return { ...stats(samples), buckets: r.answer.length, load_ms: r.load_ms };
     }
@@ -201,14 +201,15 @@ export default {
       }
     }
     const rows = parseBuckets(text, p);
-    answers.set('opc-lite', rows);
+    answers.set(`${kase.key} opc-lite`, rows);
     return { ...stats(samples), buckets: rows.length, load_ms: handle.written.ms };
   },
   crossCheck(kase) {
-    const mine = answers.get('opc-lite');
+    const mine = answers.get(`${kase.key} opc-lite`);
     const found = [];
-    for (const [kind, rows] of answers) {
-      if (kind === 'opc-lite') continue;
+    for (const [key, rows] of answers) {
+      const [caseKey, kind] = key.split(' ');
+      if (caseKey !== kase.key || kind === 'opc-lite') continue;
       const problem = mine ? compare(mine, rows) : 'opc-lite gave no answer';
       found.push(problem ? `${kind} DIFFERS (${problem})` : `${kind} agrees`);
       if (problem) {
