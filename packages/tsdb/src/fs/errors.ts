@@ -2,6 +2,7 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({
   EACCES: 'permission denied',
   EBADF: 'bad file descriptor',
   EEXIST: 'file already exists',
+  EINVAL: 'invalid argument',
   EIO: 'i/o error',
   EISDIR: 'illegal operation on a directory',
   ENOENT: 'no such file or directory',
@@ -50,4 +51,11 @@ export function errnoCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
   const { code } = error;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** Throws EINVAL unless `position` and `length` are non-negative safe integers (the arguments of a readAt). */
+export function checkReadRange(path: string, position: number, length: number): void {
+  if (!Number.isSafeInteger(position) || position < 0 || !Number.isSafeInteger(length) || length < 0) {
+    throw new FileSystemError('EINVAL', 'read', path);
+  }
 }

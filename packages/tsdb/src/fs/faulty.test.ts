@@ -289,4 +289,16 @@ describe('FaultyFileSystem fault injection', () => {
     fs.clearFaults();
     expect(fs.readFile('/db/a')).toEqual(pattern(1));
   });
+
+  it('fails positional reads as it fails whole-file reads, by path when asked', () => {
+    const fs = setup();
+    fs.writeFileSync('/db/a', pattern(100));
+    fs.writeFileSync('/db/b', pattern(100));
+    fs.failNext('read', 'EIO', 2, (path) => path === '/db/b');
+    expect(fs.readAt('/db/a', 10, 5)).toEqual(pattern(100).subarray(10, 15));
+    expect(codeOf(() => fs.readAt('/db/b', 10, 5))).toBe('EIO');
+    expect(codeOf(() => fs.readFile('/db/b'))).toBe('EIO');
+    expect(fs.readAt('/db/b', 95, 10)).toEqual(pattern(100).subarray(95));
+    expect(fs.count('read')).toBe(4);
+  });
 });

@@ -30,13 +30,14 @@
 // Synced data is in the durable state, so it survives every image.
 //
 // Faults: `failNext(op, code, count)` makes the next calls of an operation
-// throw a FileSystemError with that code; `setFull(bytes)` caps the total
+// throw a FileSystemError with that code ('read' is readFile and readAt
+// alike); `setFull(bytes)` caps the total
 // length of the linked files, a write past it writes what fits and then throws
 // ENOSPC, as a real short write followed by a failing one does.
 
 import { posix } from 'node:path';
 import type { Rng } from '../testing/rng.js';
-import { FileSystemError } from './errors.js';
+import { FileSystemError, checkReadRange } from './errors.js';
 import type { FileHandle, FileSystem } from './types.js';
 
 /** The operations {@link FaultyFileSystem.failNext} can make fail. */
@@ -302,6 +303,14 @@ export class FaultyFileSystem implements FileSystem {
     const p = posix.resolve('/', path);
     this.#check('read', p);
     return this.#file(p, 'open').live.snapshot();
+  }
+
+  readAt(path: string, position: number, length: number): Uint8Array {
+    const p = posix.resolve('/', path);
+    this.#check('read', p);
+    checkReadRange(p, position, length);
+    const live = this.#file(p, 'open').live;
+    return live.buf.slice(Math.min(position, live.length), Math.min(position + length, live.length));
   }
 
   writeFileSync(path: string, data: Uint8Array): void {

@@ -8,7 +8,7 @@
 // only a call on a closed handle throws a FileSystemError (EBADF) of its own.
 
 import * as fs from 'node:fs';
-import { FileSystemError } from './errors.js';
+import { FileSystemError, checkReadRange } from './errors.js';
 import type { FileHandle, FileSystem } from './types.js';
 
 class NodeFileHandle implements FileHandle {
@@ -117,6 +117,23 @@ export class NodeFileSystem implements FileSystem {
     const buffer = fs.readFileSync(path);
     // a plain Uint8Array view: Buffer's slice() would share memory where Uint8Array's copies
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+  }
+
+  readAt(path: string, position: number, length: number): Uint8Array {
+    checkReadRange(path, position, length);
+    const out = new Uint8Array(length);
+    const fd = fs.openSync(path, 'r');
+    try {
+      let done = 0;
+      while (done < length) {
+        const n = fs.readSync(fd, out, done, length - done, position + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return done === length ? out : out.subarray(0, done);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   writeFileSync(path: string, data: Uint8Array): void {

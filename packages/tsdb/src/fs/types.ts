@@ -1,8 +1,8 @@
 /**
  * The file-system surface the store uses: append-only handles for the
  * write-ahead log and chunk files, whole-file reads and writes for
- * checkpoints, and the directory operations that make a rename or a create
- * durable. Every call is synchronous except {@link FileHandle.syncAsync}.
+ * checkpoints, positional reads of one chunk, and the directory operations
+ * that make a rename or a create durable. Every call is synchronous except {@link FileHandle.syncAsync}.
  * Errors carry the operating system's `code` (`ENOSPC`, `EIO`, `EACCES`,
  * `ENOENT`, `EEXIST`, ...).
  *
@@ -35,6 +35,12 @@ export interface FileSystem {
   createExclusive(path: string, data: Uint8Array): void;
   /** The whole content of `path`. */
   readFile(path: string): Uint8Array;
+  /**
+   * `length` bytes of `path` from byte `position` on (pread), fewer when the file ends first, none past its end.
+   * Sees what a handle appended, synced or not. `position` and `length` are non-negative integers (EINVAL
+   * otherwise).
+   */
+  readAt(path: string, position: number, length: number): Uint8Array;
   /** Creates or truncates `path`, writes `data`, fsyncs and closes it (for `.tmp` files renamed afterwards). */
   writeFileSync(path: string, data: Uint8Array): void;
   /** Names in `dir` (files and directories), sorted. */

@@ -149,10 +149,49 @@ export function describeFileSystemContract(name: string, setup: () => FileSystem
     );
 
     it(
+      'reads a range at a position, short where the file ends and empty past it',
+      withFs((fs, dir) => {
+        fs.writeFileSync(`${dir}/f`, bytes('abcdefgh'));
+        expect(text(fs.readAt(`${dir}/f`, 2, 3))).toBe('cde');
+        expect(text(fs.readAt(`${dir}/f`, 0, 8))).toBe('abcdefgh');
+        expect(text(fs.readAt(`${dir}/f`, 6, 10))).toBe('gh');
+        expect(fs.readAt(`${dir}/f`, 8, 4)).toEqual(new Uint8Array(0));
+        expect(fs.readAt(`${dir}/f`, 100, 4)).toEqual(new Uint8Array(0));
+        expect(fs.readAt(`${dir}/f`, 3, 0)).toEqual(new Uint8Array(0));
+      }),
+    );
+
+    it(
+      'reads at a position what an open append handle wrote, and returns a copy',
+      withFs((fs, dir) => {
+        const h = fs.openAppend(`${dir}/log`);
+        h.write(bytes('head'));
+        h.write(bytes('tail'));
+        const got = fs.readAt(`${dir}/log`, 4, 4);
+        expect(text(got)).toBe('tail');
+        got.fill(0);
+        h.close();
+        expect(text(fs.readAt(`${dir}/log`, 0, 8))).toBe('headtail');
+      }),
+    );
+
+    it(
+      'refuses a negative or fractional position or length with EINVAL',
+      withFs((fs, dir) => {
+        fs.writeFileSync(`${dir}/f`, bytes('abc'));
+        expect(codeOf(() => fs.readAt(`${dir}/f`, -1, 1))).toBe('EINVAL');
+        expect(codeOf(() => fs.readAt(`${dir}/f`, 0, -1))).toBe('EINVAL');
+        expect(codeOf(() => fs.readAt(`${dir}/f`, 0.5, 1))).toBe('EINVAL');
+        expect(codeOf(() => fs.readAt(`${dir}/f`, 0, Number.NaN))).toBe('EINVAL');
+      }),
+    );
+
+    it(
       'reports a missing file with ENOENT',
       withFs((fs, dir) => {
         expect(fs.exists(`${dir}/missing`)).toBe(false);
         expect(codeOf(() => fs.readFile(`${dir}/missing`))).toBe('ENOENT');
+        expect(codeOf(() => fs.readAt(`${dir}/missing`, 0, 1))).toBe('ENOENT');
         expect(codeOf(() => fs.size(`${dir}/missing`))).toBe('ENOENT');
         expect(codeOf(() => fs.unlink(`${dir}/missing`))).toBe('ENOENT');
         expect(codeOf(() => fs.rename(`${dir}/missing`, `${dir}/other`))).toBe('ENOENT');
@@ -169,6 +208,7 @@ export function describeFileSystemContract(name: string, setup: () => FileSystem
         fs.mkdirp(`${dir}/sub`);
         expect(codeOf(() => fs.openAppend(`${dir}/sub`))).toBe('EISDIR');
         expect(codeOf(() => fs.readFile(`${dir}/sub`))).toBe('EISDIR');
+        expect(codeOf(() => fs.readAt(`${dir}/sub`, 0, 1))).toBe('EISDIR');
       }),
     );
   });
