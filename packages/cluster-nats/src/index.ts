@@ -1,7 +1,22 @@
 /**
- * @opc-lite/cluster-nats: shares opc-lite readings between server nodes through a NATS JetStream stream.
- * The batch format: the package README, "Batch format".
+ * @opc-lite/cluster-nats: shares opc-lite readings between server nodes through a NATS JetStream stream. Each node
+ * publishes the readings it ingests, one batch per event-loop turn, and every node applies the stream in stream
+ * order. The guarantees and the batch format: the package README.
  */
+export {
+  createClusterLink,
+  ClusterLinkError,
+  DEFAULTS,
+  silentLogger,
+  type ApplyFn,
+  type ClusterLink,
+  type ClusterLinkErrorCode,
+  type ClusterLinkOptions,
+  type ClusterLinkSettings,
+  type ClusterLinkState,
+  type ClusterLinkStats,
+  type Logger,
+} from './link/index.js';
 export {
   BATCH_FORMAT_VERSION,
   BatchDecodeError,
