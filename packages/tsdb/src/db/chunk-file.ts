@@ -9,19 +9,21 @@
 // A file rolls over past `chunkFileBytes` or once it is `spanMs` old, so that
 // retention can delete whole files. Files written by this process keep their
 // image in memory until synced; after that, and for files found at startup,
-// the bytes are a cache (least recently used first out, CACHE_BYTES in all)
-// refilled by reading the file again. A file whose write or sync failed is
-// `broken`: nothing more is appended to it, and the engine moves its chunks
-// past the last synced length into a new file (`relocate`) before the next
-// checkpoint.
+// the bytes are a cache (least recently used first out, CACHE_BYTES in all).
+// A chunk of a file out of the cache is read on its own, one positional read
+// of its record with the CRC checked, and not cached. A file whose write or
+// sync failed is `broken`: nothing more is appended to it, and the engine
+// moves its chunks past the last synced length into a new file (`relocate`)
+// before the next checkpoint.
 
 import { join } from 'node:path';
 import type { FileHandle, FileSystem } from '../fs/types.js';
-import { ByteWriter } from './bytes.js';
+import { ByteWriter, FormatError } from './bytes.js';
 import {
   CHUNK_FILE_HEADER_BYTES,
   CHUNK_HEADER_BYTES,
   encodeChunkFileHeader,
+  readChunkRecord,
   writeChunkRecord,
   type ChunkSummary,
 } from './format.js';
@@ -75,11 +77,14 @@ export class ChunkStore {
   /** A file was created since the directory was last synced. */
   dirDirty = false;
   #cacheBytes = 0;
+  readonly #cacheLimit: number;
   readonly #lru = new Map<number, ChunkFile>();
 
-  constructor(fs: FileSystem, dir: string) {
+  /** `cacheBytes` bounds the file images kept as cache (tests pass 0 to read every closed chunk from its file). */
+  constructor(fs: FileSystem, dir: string, cacheBytes = CACHE_BYTES) {
     this.#fs = fs;
     this.#dir = dir;
+    this.#cacheLimit = cacheBytes;
   }
 
   get dir(): string {
@@ -283,14 +288,34 @@ export class ChunkStore {
     }
   }
 
-  /** The bytes of a file (at least up to its length), reading it again if not in memory. */
-  bytesOf(file: ChunkFile): Uint8Array {
-    if (file.image !== undefined) return file.image.buf;
-    let bytes = file.cached;
-    if (bytes === undefined) {
-      bytes = this.#fs.readFile(file.path);
-      this.#cache(file, bytes);
-    } else {
+  /**
+   * The encoded bytes of chunk `ref` of `file`: from the file's image or cache, else read on their own (one readAt
+   * of the record, its magic, CRC and identity checked; not cached). `undefined` when the file is shorter than the
+   * index says. Throws the file-system error, or a FormatError when the record read is not the chunk indexed there.
+   */
+  chunkData(file: ChunkFile, ref: ChunkRef): Uint8Array | undefined {
+    const start = ref.offset + CHUNK_HEADER_BYTES;
+    const end = start + ref.dataLength;
+    const bytes = file.image !== undefined ? file.image.buf.subarray(0, file.length) : this.#hit(file);
+    if (bytes !== undefined) return end <= bytes.length ? bytes.subarray(start, end) : undefined;
+    const record = this.#fs.readAt(file.path, ref.offset, CHUNK_HEADER_BYTES + ref.dataLength);
+    if (record.length < CHUNK_HEADER_BYTES + ref.dataLength) return undefined;
+    const { summary, dataLength } = readChunkRecord(record, 0, record.length, ref.offset);
+    if (
+      summary.seriesId !== ref.seriesId ||
+      summary.firstSeq !== ref.firstSeq ||
+      summary.count !== ref.count ||
+      dataLength !== ref.dataLength
+    ) {
+      throw new FormatError(`chunk at ${ref.offset} is not the one the index holds there`);
+    }
+    return record.subarray(CHUNK_HEADER_BYTES);
+  }
+
+  /** The cached bytes of a file, marked as just used; `undefined` when not cached. */
+  #hit(file: ChunkFile): Uint8Array | undefined {
+    const bytes = file.cached;
+    if (bytes !== undefined) {
       this.#lru.delete(file.index);
       this.#lru.set(file.index, file);
     }
@@ -304,7 +329,7 @@ export class ChunkStore {
     this.#lru.delete(file.index);
     this.#lru.set(file.index, file);
     for (const [index, old] of this.#lru) {
-      if (this.#cacheBytes <= CACHE_BYTES || old === file) break;
+      if (this.#cacheBytes <= this.#cacheLimit) break;
       this.#lru.delete(index);
       if (old.cached !== undefined) this.#cacheBytes -= old.cached.length;
       old.cached = undefined;

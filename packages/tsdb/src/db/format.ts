@@ -97,16 +97,18 @@ export function writeChunkRecord(w: ByteWriter, s: ChunkSummary, data: Uint8Arra
 /**
  * Reads the chunk record header at `offset` of `bytes` (which ends at `end`),
  * checking magic, bounds and CRC. Returns the summary and the data length;
- * throws {@link FormatError}.
+ * throws {@link FormatError}, naming the record by its offset in the file,
+ * `at` (for a record read on its own).
  */
 export function readChunkRecord(
   bytes: Uint8Array,
   offset: number,
   end: number,
+  at = offset,
 ): { summary: ChunkSummary; dataLength: number } {
-  if (end - offset < CHUNK_HEADER_BYTES) throw new FormatError(`chunk header at ${offset} runs past the end`);
+  if (end - offset < CHUNK_HEADER_BYTES) throw new FormatError(`chunk header at ${at} runs past the end`);
   const r = new ByteReader(bytes, offset, end);
-  if (r.u32() !== MAGIC_CHUNK) throw new FormatError(`no chunk header at ${offset} (bad magic)`);
+  if (r.u32() !== MAGIC_CHUNK) throw new FormatError(`no chunk header at ${at} (bad magic)`);
   const seriesId = r.u32();
   const count = r.u32();
   const dataLength = r.u32();
@@ -126,14 +128,14 @@ export function readChunkRecord(
     lastValue: r.f64(),
   };
   const stored = r.u32();
-  if (dataLength > end - r.pos) throw new FormatError(`chunk at ${offset} runs past the end`);
+  if (dataLength > end - r.pos) throw new FormatError(`chunk at ${at} runs past the end`);
   const crc = crc32(
     bytes.subarray(r.pos, r.pos + dataLength),
     crc32(bytes.subarray(offset, offset + CHUNK_HEADER_BYTES - 4)),
   );
-  if (crc !== stored) throw new FormatError(`chunk at ${offset} fails its CRC`);
+  if (crc !== stored) throw new FormatError(`chunk at ${at} fails its CRC`);
   if (count < 1 || !Number.isSafeInteger(summary.firstSeq) || summary.firstSeq < 1) {
-    throw new FormatError(`chunk at ${offset} holds impossible counts`);
+    throw new FormatError(`chunk at ${at} holds impossible counts`);
   }
   return { summary, dataLength };
 }

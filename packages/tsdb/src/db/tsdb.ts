@@ -28,11 +28,10 @@ import { errnoCode } from '../fs/errors.js';
 import { NodeFileSystem } from '../fs/node.js';
 import type { FileSystem } from '../fs/types.js';
 import type { Wal } from '../wal/index.js';
-import { ByteWriter } from './bytes.js';
+import { ByteWriter, FormatError } from './bytes.js';
 import { ChunkStore } from './chunk-file.js';
 import { TsdbError } from './errors.js';
 import {
-  CHUNK_HEADER_BYTES,
   RECORD_META,
   RECORD_SAMPLES,
   RECORD_SERIES,
@@ -788,17 +787,17 @@ class Engine implements Tsdb {
   #chunkData(s: Series, ref: ChunkRef): Uint8Array {
     const file = this.#state.chunks.files.get(ref.file);
     if (file === undefined) throw new TsdbError('ERR_READ', `chunk file ${ref.file} of series '${s.name}' is gone`);
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | undefined;
     try {
-      bytes = this.#state.chunks.bytesOf(file);
+      bytes = this.#state.chunks.chunkData(file, ref);
     } catch (err) {
+      if (err instanceof FormatError) {
+        throw new TsdbError('ERR_CORRUPT', `chunk file ${file.path}: ${err.message}`, { cause: err });
+      }
       throw new TsdbError('ERR_READ', `cannot read chunk file ${file.path}: ${(err as Error).message}`, { cause: err });
     }
-    const start = ref.offset + CHUNK_HEADER_BYTES;
-    if (start + ref.dataLength > bytes.length) {
-      throw new TsdbError('ERR_READ', `chunk file ${file.path} is shorter than its index says`);
-    }
-    return bytes.subarray(start, start + ref.dataLength);
+    if (bytes === undefined) throw new TsdbError('ERR_READ', `chunk file ${file.path} is shorter than its index says`);
+    return bytes;
   }
 }
 
