@@ -34,6 +34,7 @@ export default defineConfig({
       project('packages/cluster-nats', '@opc-lite/cluster-nats'),
       project('packages/opc-server', '@opc-lite/opc-server'),
       project('packages/reader-client', '@opc-lite/reader-client'),
+      project('packages/web', '@opc-lite/web'),
       project('apps/opc-server', 'opc-server'),
       project('apps/sensor', 'opc-sensor'),
       project('apps/reader', 'opc-reader'),
