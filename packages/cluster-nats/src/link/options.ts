@@ -73,7 +73,7 @@ export interface ClusterLinkOptions {
   replicas?: number;
   /** Readings held while they wait to be stored, the batch in flight included (default 100 000); past it `publish` refuses. */
   maxPendingReadings?: number;
-  /** The most readings in one batch (default 1000). */
+  /** The most readings in one batch (default 4096). */
   maxBatchReadings?: number;
   /** The most bytes in one batch (default 512 KiB), lowered to the server's `max_payload` when that is smaller. */
   maxBatchBytes?: number;
@@ -122,7 +122,7 @@ export const DEFAULTS: Readonly<ClusterLinkSettings> = Object.freeze({
   subjectPrefix: 'opc.readings',
   replicas: 3,
   maxPendingReadings: 100_000,
-  maxBatchReadings: 1000,
+  maxBatchReadings: 4096,
   maxBatchBytes: 512 * 1024,
   maxAgeMs: 24 * 3_600_000,
   maxStreamBytes: 0,
@@ -147,6 +147,16 @@ export interface ResolvedOptions extends ClusterLinkSettings {
 }
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;
+const KNOWN = new Set([
+  ...Object.keys(DEFAULTS),
+  'servers',
+  'nodeName',
+  'apply',
+  'onHalt',
+  'logger',
+  'connectionOptions',
+  'signal',
+]);
 
 function integer(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number') throw invalidType(`${name} must be a number, got ${typeof value}`);
@@ -159,6 +169,9 @@ function integer(name: string, value: unknown, min: number, max: number): number
 /** Validates options and fills in defaults; throws a `TypeError` or `RangeError` that names the option. */
 export function resolveOptions(options: ClusterLinkOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw invalidType('options must be an object');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw invalidType(`unknown option ${JSON.stringify(key)}`);
+  }
   const servers = typeof options.servers === 'string' ? [options.servers] : options.servers;
   if (!Array.isArray(servers) || servers.length === 0 || servers.some((s) => typeof s !== 'string' || s === '')) {
     throw invalidType('servers must be a URL or a non-empty array of URLs');

@@ -183,7 +183,13 @@ function spawnNode(bin: string, node: NodeState, timeoutMs: number): Promise<voi
       }
     });
     child.once('error', (error) =>
-      fail(new NatsClusterError('ERR_NATS_START', `cannot run ${bin}: ${error.message}`, { cause: error })),
+      fail(
+        new NatsClusterError(
+          'ERR_NATS_START',
+          `cannot run ${bin} (${error.message}): install Debian's nats-server package, or set NATS_SERVER to the binary`,
+          { cause: error },
+        ),
+      ),
     );
     child.once('exit', (code, signal) => {
       live.delete(child);
