@@ -14,6 +14,7 @@ describe('GET /api/stream (docs/HTTP.md)', () => {
     expect(stream.status).toBe(200);
     expect(stream.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     const hello = await stream.next('hello');
+    expect(hello.id).toBe('');
     expect(JSON.parse(hello.data)).toEqual({
       now: expect.any(Number) as number,
       heartbeatMs: 15000,
@@ -75,6 +76,20 @@ describe('GET /api/stream (docs/HTTP.md)', () => {
     expect(seqs(await after.readings(2))).toEqual(['ramp:4', 'ramp:5']);
     await fixture.udp(two.udpPort, 'ramp 6');
     expect(seqs(await after.readings(1))).toEqual(['ramp:6']);
+  });
+
+  it('starts from where every matching sensor is, so a stream that saw no reading still resumes', async () => {
+    const { base, udpPort, server } = await fixture.start();
+    await fixture.udp(udpPort, 'a 1\nb 1\nb 2\nother 1');
+    await expect.poll(() => server.store.size).toBe(3);
+    const first = await fixture.stream(`${base}/api/stream`);
+    const hello = await first.next('hello');
+    expect(hello.id).toBe('a:1,b:2,other:1');
+    first.close();
+    await fixture.udp(udpPort, 'b 3');
+    await expect.poll(() => server.store.get('b')?.seq).toBe(3);
+    const second = await fixture.stream(`${base}/api/stream`, { 'Last-Event-ID': first.lastId });
+    expect(seqs(await second.readings(1))).toEqual(['b:3']);
   });
 
   it('takes the resume point from after= when there is no Last-Event-ID, the header winning over it', async () => {

@@ -5,7 +5,8 @@
  * turned into a JSON fragment (`["ramp",42,1764316800250,0.25]`, once per reading however many streams get it)
  * and queued; once per event-loop turn every stream with queued readings writes them as one `readings` event.
  * The event's `id` is the stream's resume point: `name:seq` of every sensor it has written, in the order they
- * first appeared (`ramp:42,saw:17`). A browser sends it back as `Last-Event-ID` when it reconnects, and the new
+ * first appeared (`ramp:42,saw:17`); the `hello` event that starts a stream carries the point it starts from
+ * (every matching sensor's seq then). A browser sends the last id back as `Last-Event-ID` when it reconnects, and the new
  * stream sends each of those sensors' readings above its seq from the server's history before any live one,
  * as `AFTER` does on TCP (docs/PROTOCOL.md, "Resume: AFTER"); seqs are durable with storage, so this holds
  * across a server restart.
@@ -252,16 +253,17 @@ class Stream implements Subscriber {
         if (point < sensor.seq && options.maxResumeReadings > 0) this.#follow(sensor, point, options.maxResumeReadings);
       }
     }
-    if (backlog > 0) {
-      for (const sensor of server.store) {
-        if (points[sensor.name] !== undefined || !match(sensor.name) || sensor.size === 0) continue;
-        const from = Math.max(0, sensor.seq - Math.min(backlog, sensor.size));
-        this.#follow(sensor, from, backlog);
-      }
+    // The other sensors start where they are now (less the backlog): a stream that reconnects before any reading
+    // came still resumes from there.
+    for (const sensor of server.store) {
+      if (points[sensor.name] !== undefined || !match(sensor.name)) continue;
+      const from = Math.max(0, sensor.seq - Math.min(backlog, sensor.size));
+      this.#written.set(sensor.name, String(from));
+      if (from < sensor.seq) this.#follow(sensor, from, backlog);
     }
     this.write(
-      `retry: ${options.retryMs}\nevent: hello\ndata: {"now":${options.now()},"heartbeatMs":${options.heartbeatMs},` +
-        `"pattern":"${pattern}","after":${JSON.stringify(points)}}\n\n`,
+      `retry: ${options.retryMs}\nevent: hello\nid: ${this.#id()}\ndata: {"now":${options.now()},` +
+        `"heartbeatMs":${options.heartbeatMs},"pattern":"${pattern}","after":${JSON.stringify(points)}}\n\n`,
     );
     // Subscribed before the past is read, in the same turn: nothing published falls between the two.
     this.#owner.hub.subscribe(this, pattern);

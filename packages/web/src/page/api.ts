@@ -61,8 +61,11 @@ async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** A time for a query: whole milliseconds within the protocol's bounds. */
-const ms = (t: number): string => String(Math.min(99_999_999_999_999, Math.max(0, Math.round(t))));
+/** A span for a query: whole milliseconds within the protocol's bounds, covering [from, to]. */
+const span = (from: number, to: number): string => {
+  const clamp = (t: number): number => Math.min(99_999_999_999_999, Math.max(0, t));
+  return `from=${clamp(Math.floor(from))}&to=${clamp(Math.ceil(to))}`;
+};
 
 export function fetchSensors(pattern: string, signal?: AbortSignal): Promise<{ sensors: SensorInfo[] }> {
   return getJson(`/api/sensors?pattern=${encodeURIComponent(pattern)}`, signal);
@@ -75,7 +78,7 @@ export function fetchRaw(
   limit: number,
   signal?: AbortSignal,
 ): Promise<RawAnswer> {
-  const q = `sensor=${encodeURIComponent(sensor)}&from=${ms(from)}&to=${ms(to)}&limit=${limit}`;
+  const q = `sensor=${encodeURIComponent(sensor)}&${span(from, to)}&limit=${limit}`;
   return getJson(`/api/range?${q}`, signal);
 }
 
@@ -86,6 +89,6 @@ export function fetchBuckets(
   points: number,
   signal?: AbortSignal,
 ): Promise<BucketAnswer> {
-  const q = `sensor=${encodeURIComponent(sensor)}&from=${ms(from)}&to=${ms(to)}&points=${points}`;
+  const q = `sensor=${encodeURIComponent(sensor)}&${span(from, to)}&points=${points}`;
   return getJson(`/api/range?${q}`, signal);
 }

@@ -79,6 +79,16 @@ describe('plotTable', () => {
     expect(b).toEqual([undefined, 21, 22, 23, undefined]);
   });
 
+  it('makes the whole of a gap null, over the points of other sensors within it', () => {
+    const [x, a, b] = plotTable([
+      { x: [0, 1, 2, 3, 20, 21], ys: [[1, 2, 3, 4, 5, 6]] },
+      { x: [5, 10, 15], ys: [[7, 8, 9]] },
+    ]);
+    expect([...x]).toEqual([0, 1, 2, 3, 5, 10, 11.5, 15, 20, 21]);
+    expect(a).toEqual([1, 2, 3, 4, null, null, null, null, 5, 6]);
+    expect(b).toEqual([undefined, undefined, undefined, undefined, 7, 8, undefined, 9, undefined, undefined]);
+  });
+
   it('keeps every point of every trace, in order, whatever the x values', () => {
     const trace = fc
       .uniqueArray(fc.integer({ min: 0, max: 10_000 }), { maxLength: 60 })

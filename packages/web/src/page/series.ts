@@ -7,8 +7,8 @@
  * {@link BucketSeries} keeps the buckets of `/api/range?points=` (docs/HTTP.md, "GET /api/range") on the grid
  * the server cut, and folds live readings into them. {@link plotTable} joins several sensors on one x axis:
  * the union of their x values; a sensor has `undefined` where another has a point (uPlot draws across it) and
- * `null` where its own data has a gap (uPlot breaks the line), a gap being a step between two points more than
- * {@link GAP_FACTOR} times the sensor's median step.
+ * `null` all along a gap in its own data (uPlot breaks the line over nulls only), a gap being a step between two
+ * points more than {@link GAP_FACTOR} times the sensor's median step.
  */
 
 /** A step this many times a sensor's median step is drawn as a gap. */
@@ -354,17 +354,29 @@ export function plotTable(traces: readonly Trace[], minGap = 0): [Float64Array, 
   traces.forEach((trace, k) => {
     const { xs, gap } = marked[k]!;
     const out: PlotColumn[] = trace.ys.map(() => new Array<number | null | undefined>(x.length));
+    const setAll = (j: number, v: null): void => {
+      for (const col of out) col[j] = v;
+    };
     let i = 0; // into xs
     let src = 0; // into the trace's own points
-    for (let j = 0; j < x.length && i < xs.length; j++) {
-      if (x[j] !== xs[i]) continue;
-      if (gap[i] === 1) {
-        for (const col of out) col[j] = null;
-      } else {
-        trace.ys.forEach((ys, c) => (out[c]![j] = ys[src]!));
-        src++;
+    let last = -1; // the column index of the trace's last point
+    let open = false; // between a gap marker and the next point
+    for (let j = 0; j < x.length; j++) {
+      if (i < xs.length && x[j] === xs[i]) {
+        if (gap[i] === 1) {
+          // The whole step is null, the other traces' points within it included (uPlot breaks only over nulls).
+          for (let b = last + 1; b <= j; b++) setAll(b, null);
+          open = true;
+        } else {
+          trace.ys.forEach((ys, c) => (out[c]![j] = ys[src]!));
+          src++;
+          last = j;
+          open = false;
+        }
+        i++;
+      } else if (open) {
+        setAll(j, null);
       }
-      i++;
     }
     columns.push(...out);
   });
