@@ -11,7 +11,9 @@
  * past (so `RANGE name 0 now` covers them) and within the server's default
  * retention. Some sensors step their timestamps by a minute, so that their
  * chunks span two hours after about 120 readings and are cut into chunk
- * files (docs/STORAGE.md, "Chunks") within a short round.
+ * files (docs/STORAGE.md, "Chunks") within a short round. A round runs
+ * one or more crash cycles; some sensors start sending only in a later one,
+ * so that new series appear after a recovery.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -60,6 +62,8 @@ export const truthKey = (timestampMs: number, value: number): string => `${times
 
 interface SensorState {
   readonly name: string;
+  /** The first cycle in which it sends. */
+  readonly fromCycle: number;
   readonly stepMs: number;
   readonly sign: 1 | -1;
   senderSeq: number;
@@ -68,12 +72,12 @@ interface SensorState {
 
 /** Options of {@link Workload.run}. */
 export interface RunOptions {
-  /** Stop once this many readings were sent in all. */
+  /** Stop once this run has sent this many readings. */
   maxReadings: number;
   /** Checked before every datagram: stop when it returns true. */
   stop: () => boolean;
-  /** Called after each reading is put in a datagram, with the running total. */
-  onReading?: (total: number) => void;
+  /** Called after each reading is put in a datagram, with the number this run has sent. */
+  onReading?: (sent: number) => void;
 }
 
 /**
@@ -81,14 +85,14 @@ export interface RunOptions {
  *
  * @example
  * ```ts
- * const load = await Workload.open(new Rng(seed), { maxReadings: 5000 });
+ * const load = await Workload.open(new Rng(seed), { maxReadings: 5000, cycles: 1 });
  * await load.run(port, { maxReadings: 5000, stop: () => killed });
  * load.close();
  * ```
  */
 export class Workload {
-  /** The sensors' names, `default` first. */
-  readonly names: readonly string[];
+  /** The crash cycle the round is in (sensors with a later `fromCycle` send nothing yet). */
+  cycle = 0;
   /** Readings sent so far, in all. */
   total = 0;
   readonly #truth = new Map<string, Map<string, number>>();
@@ -98,25 +102,31 @@ export class Workload {
   private constructor(sensors: SensorState[], senders: { socket: Socket; sensors: SensorState[]; rng: Rng }[]) {
     this.#sensors = sensors;
     this.#senders = senders;
-    this.names = sensors.map((s) => s.name);
     for (const s of sensors) this.#truth.set(s.name, new Map());
   }
 
+  /** The names of the sensors that send in this cycle or sent before, `default` first. */
+  get names(): string[] {
+    return this.#active().map((s) => s.name);
+  }
+
   /**
-   * Picks 5 to 20 sensors and their timestamp steps, and opens 2 to 4 sender
-   * sockets. `maxReadings` bounds every reading the round will send (the run
-   * and the readings after the restart), so the first timestamp can be set
-   * far enough back that the last one is still in the past.
+   * Picks 5 to 20 sensors, their timestamp steps and the cycle each starts
+   * sending in (`default` and most others: the first), and opens 2 to 4
+   * sender sockets. `maxReadings` bounds every reading the round will send
+   * (the runs and the readings after each restart), so the first timestamp
+   * can be set far enough back that the last one is still in the past.
    */
-  static async open(rng: Rng, { maxReadings }: { maxReadings: number }): Promise<Workload> {
+  static async open(rng: Rng, { maxReadings, cycles }: { maxReadings: number; cycles: number }): Promise<Workload> {
     const count = rng.int(5, SENSOR_NAMES.length);
     const names = ['default', ...shuffle(SENSOR_NAMES.slice(1), rng).slice(0, count - 1)];
     const now = Date.now();
-    const sensors: SensorState[] = names.map((name) => {
+    const sensors: SensorState[] = names.map((name, i) => {
       const stepMs = rng.pick(STEPS_MS);
+      const fromCycle = i === 0 || rng.chance(0.7) ? 0 : rng.int(0, cycles - 1);
       // The whole round fits before `now` even if every reading goes to this sensor.
       const start = now - 60_000 - (maxReadings + 1) * stepMs - rng.int(0, 999);
-      return { name, stepMs, sign: rng.chance(0.3) ? -1 : 1, senderSeq: 0, timestampMs: start };
+      return { name, fromCycle, stepMs, sign: rng.chance(0.3) ? -1 : 1, senderSeq: 0, timestampMs: start };
     });
     const senderCount = Math.min(rng.int(2, 4), sensors.length);
     const senders = await Promise.all(
@@ -144,34 +154,36 @@ export class Workload {
   }
 
   /**
-   * Sends until `stop()`, or until `maxReadings` readings were sent in all:
+   * Sends until `stop()`, or until this run has sent `maxReadings` readings:
    * every sender, in parallel, puts one to three readings of its sensors in a
    * datagram, sends it, and waits a millisecond (pacing, so that the kernel's
-   * receive buffer is never the bottleneck). Resolves with the total sent.
+   * receive buffer is never the bottleneck). Resolves with the number sent.
    */
   async run(port: number, options: RunOptions): Promise<number> {
+    let sent = 0;
     await Promise.all(
       this.#senders.map(async (sender) => {
-        while (!options.stop() && this.total < options.maxReadings) {
+        while (!options.stop() && sent < options.maxReadings) {
+          const sensors = sender.sensors.filter((s) => s.fromCycle <= this.cycle);
           const lines: string[] = [];
-          for (let n = sender.rng.int(1, 3); n > 0 && this.total < options.maxReadings; n--) {
-            lines.push(this.#next(sender.rng.pick(sender.sensors)));
-            options.onReading?.(this.total);
+          for (let n = sender.rng.int(1, 3); n > 0 && sensors.length > 0 && sent < options.maxReadings; n--) {
+            lines.push(this.#next(sender.rng.pick(sensors)));
+            options.onReading?.(++sent);
           }
-          await send(sender.socket, port, lines.join('\n'));
+          if (lines.length > 0) await send(sender.socket, port, lines.join('\n'));
           await delay(1);
         }
       }),
     );
-    return this.total;
+    return sent;
   }
 
-  /** Sends `count` more readings of every sensor, one datagram per sensor and round; returns them per sensor. */
+  /** Sends `count` more readings of every sensor of the cycle, one datagram per sensor and round; returns them per sensor. */
   async sendEach(port: number, count: number): Promise<Map<string, SentReading[]>> {
     const out = new Map<string, SentReading[]>(this.names.map((name) => [name, []]));
     for (let i = 0; i < count; i++) {
       for (const sender of this.#senders) {
-        for (const sensor of sender.sensors) {
+        for (const sensor of sender.sensors.filter((s) => s.fromCycle <= this.cycle)) {
           const line = this.#next(sensor);
           out.get(sensor.name)!.push(this.#sent(sensor));
           await send(sender.socket, port, line);
@@ -183,6 +195,10 @@ export class Workload {
 
   close(): void {
     for (const { socket } of this.#senders) socket.close();
+  }
+
+  #active(): SensorState[] {
+    return this.#sensors.filter((s) => s.fromCycle <= this.cycle);
   }
 
   /** The next reading of `sensor`: recorded in the ground truth, returned as a native line. */
