@@ -642,20 +642,28 @@ class Link implements ClusterLink {
     }
   }
 
+  /**
+   * Applying that progresses needs no look: the deliveries carry the stream's last seq. Only a check that finds
+   * nothing applied since the previous one asks the stream (a stream info request goes to its leader and, every
+   * second from every node, would delay publishes).
+   */
   async #check(): Promise<void> {
     const session = this.#session;
     if (session === undefined || this.#halted || this.#state !== 'connected') return;
+    const applied = this.#s.appliedBatches + this.#s.corruptBatches;
+    if (applied !== this.#appliedAtLastCheck || this.#applying) {
+      this.#appliedAtLastCheck = applied;
+      this.#stalledChecks = 0;
+      return;
+    }
     try {
       const info = await session.jsm.streams.info(this.#o.stream);
       this.#s.streamLastSeq = info.state.last_seq;
     } catch {
       return;
     }
-    const applied = this.#s.appliedBatches + this.#s.corruptBatches;
-    const behind = this.#s.streamLastSeq > this.#s.lastAppliedSeq;
-    if (!behind || this.#applying || applied !== this.#appliedAtLastCheck) {
+    if (this.#s.streamLastSeq <= this.#s.lastAppliedSeq || this.#applying) {
       this.#stalledChecks = 0;
-      this.#appliedAtLastCheck = applied;
       return;
     }
     if (++this.#stalledChecks >= 3 && this.#messages !== undefined) {

@@ -91,7 +91,10 @@ export interface ClusterLinkOptions {
   retryMaxMs?: number;
   /** Idle heartbeat of the stream consumer; two missed ones recreate it (default 2500). */
   heartbeatMs?: number;
-  /** How often the link reads the stream's last sequence (for `streamLag`) and checks that applying progresses (default 1000). */
+  /**
+   * How often the link checks that applying progresses (default 1000). A check that finds nothing applied since the
+   * last one reads the stream's last seq (for `streamLag`); three such checks behind the stream recreate the consumer.
+   */
   checkIntervalMs?: number;
   /** How long `close()` waits for the outbox to drain before it gives up on what remains (default 5000). */
   closeTimeoutMs?: number;
