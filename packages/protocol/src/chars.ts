@@ -9,15 +9,19 @@ export const TAB = 0x09;
 export const LF = 0x0a;
 export const CR = 0x0d;
 export const SPACE = 0x20;
+export const QUOTE = 0x22;
 export const HASH = 0x23;
 export const STAR = 0x2a;
 export const PLUS = 0x2b;
+export const COMMA = 0x2c;
 export const MINUS = 0x2d;
 export const DOT = 0x2e;
 export const DIGIT_0 = 0x30;
 export const DIGIT_9 = 0x39;
 export const COLON = 0x3a;
+export const EQUALS = 0x3d;
 export const AT = 0x40;
+export const BACKSLASH = 0x5c;
 export const PIPE = 0x7c;
 
 /** Bit set in {@link CHAR_CLASS} for `A-Z a-z 0-9 _ . - /` (PROTOCOL.md "Readings, names and numbers"). */
@@ -26,7 +30,7 @@ export const NAME_BIT = 1;
 export const PATTERN_BIT = 2;
 /** Bit set for space and tab, the field separators. */
 export const BLANK_BIT = 4;
-/** Bit set for every byte a UDP line scanner must look at: space, tab, CR, LF and `:`. */
+/** Bit set for every byte a UDP line scanner must look at: space, tab, CR, LF, `:` and `=`. */
 export const BREAK_BIT = 8;
 
 /** One entry per byte value; see the `*_BIT` constants. */
@@ -40,6 +44,7 @@ export const CHAR_CLASS: Uint8Array = (() => {
   table[CR] = BREAK_BIT;
   table[LF] = BREAK_BIT;
   table[COLON] = BREAK_BIT;
+  table[EQUALS] = BREAK_BIT;
   return table;
 })();
 

@@ -1,7 +1,8 @@
 /**
  * @opc-lite/protocol — the opc-lite v1.1 wire contract (docs/PROTOCOL.md),
  * sans-I/O: parsers and encoders over `Uint8Array` and strings, no sockets,
- * no timers.
+ * no timers; and the mappings from the formats other tools send (InfluxDB
+ * line protocol, Graphite plaintext) to readings.
  *
  * @packageDocumentation
  */
@@ -20,6 +21,7 @@ export {
   DEFAULT_SENSOR,
   MAX_NAME_BYTES,
   DEFAULT_MAX_LINE_BYTES,
+  DEFAULT_MAX_INFLUX_LINE_BYTES,
   MAX_DATAGRAM_BYTES,
   DEFAULT_MAX_REPLY_LINE_BYTES,
   MAX_TIMESTAMP_SECONDS,
@@ -42,6 +44,9 @@ export {
   type ParseDatagramOptions,
   type NativeReadingInput,
 } from './ingest.js';
+export { parseInfluxLines, type InfluxPrecision, type ParseInfluxOptions } from './influx.js';
+export { toSensorName } from './name-builder.js';
+export { IngestCollector } from './collector.js';
 export { CommandDecoder, encodeCommand, type Command, type CommandDecoderOptions } from './commands.js';
 export {
   encodePollReply,

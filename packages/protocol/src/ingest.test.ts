@@ -381,3 +381,203 @@ describe('NameCache', () => {
     expect(() => new NameCache(1.5)).toThrow(/NameCache size/);
   });
 });
+
+describe('parseDatagram: InfluxDB line protocol, told apart line by line', () => {
+  const NS = '1764316800000000000';
+
+  it('reads a line of line protocol among lines of the other forms', () => {
+    const datagram = `0.35\ncpu,host=a usage=0.5,n=3i ${NS}\nramp 1 1764316800\nsaw:2|g\nmem free=1u\n`;
+    expect(parse(datagram)).toEqual({
+      readings: [
+        legacy(0.35),
+        reading('cpu/a/usage', 0.5, 1764316800000),
+        reading('cpu/a/n', 3, 1764316800000),
+        reading('ramp', 1, 1764316800000),
+        reading('saw', 2),
+        reading('mem/free', 1),
+      ],
+      rejects: [],
+    });
+  });
+
+  it.each<[string, string, RejectReason]>([
+    ['key=value on its own (one field: legacy)', 'temp=21.5', 'bad-number'],
+    ['a measurement with tags and no fields', 'cpu,host=a', 'bad-number'],
+    ['key=value in the timestamp of a native line', 'ramp 1 ts=5', 'bad-timestamp'],
+    ['key=value after a blank inside the name, escaped', 'ram\\ p=1', 'bad-name'],
+    ['a second section that does not begin with key=', 'a b c=1', 'bad-number'],
+    ['a comment line (not line protocol in a datagram)', '# x=1', 'bad-name'],
+    ['a native line whose value is key=value with a comma first', 'ramp a,b=1', 'bad-number'],
+  ])('leaves %s to the other forms', (_label, line, reason) => {
+    expect(parse(line).rejects).toEqual([{ reason, line }]);
+  });
+
+  it.each<[string, string, RejectReason]>([
+    ['a bad number in a field', 'cpu v=abc', 'bad-number'],
+    ['a tag without a value', 'cpu,host v=1', 'bad-syntax'],
+    ['a colon in a string field', 'log msg="at 12:00" 1', 'unsupported-type'],
+  ])('refuses %s as line protocol', (_label, line, reason) => {
+    expect(parse(line).rejects).toEqual([{ reason, line }]);
+  });
+
+  it('reads a timestamp in seconds sent where nanoseconds belong as a time in 1970, as InfluxDB would', () => {
+    expect(parse('cpu v=1 1764316800')).toEqual({ readings: [reading('cpu/v', 1, 1764.3168)], rejects: [] });
+  });
+
+  it('reads timestamps in influxPrecision units', () => {
+    const { readings } = parseDatagramToArray(bytes('cpu v=1 1764316800'), { influxPrecision: 's' });
+    expect(readings).toEqual([reading('cpu/v', 1, 1764316800000)]);
+  });
+
+  it('refuses line protocol as before with influx: false', () => {
+    expect(parseDatagramToArray(bytes('cpu,host=a v=1'), { influx: false }).rejects).toEqual([
+      { reason: 'bad-name', line: 'cpu,host=a v=1' },
+    ]);
+  });
+
+  it('reports ignored string and boolean fields to sink.ignored', () => {
+    const ignored: [number, string][] = [];
+    parseDatagram(bytes('ramp 1\nsys,host=h load=0.5,up="1 day",ok=true\n'), {
+      reading: () => undefined,
+      reject: () => expect.unreachable(),
+      ignored: (count, line) => ignored.push([count, new TextDecoder().decode(line)]),
+    });
+    expect(ignored).toEqual([[2, 'sys,host=h load=0.5,up="1 day",ok=true']]);
+  });
+
+  it('applies maxLineBytes to line protocol too', () => {
+    expect(parse('cpu value=1\ncpu value=12', 11)).toEqual({
+      readings: [reading('cpu/value', 1)],
+      rejects: [{ reason: 'line-too-long', line: 'cpu value=12' }],
+    });
+  });
+
+  /** A line of one of the three older forms, valid or not quite. */
+  const olderLineArb = fc.oneof(
+    fc
+      .record({
+        name: nameArb,
+        value: finiteArb,
+        timestampMs: fc.option(fc.nat({ max: 1e14 - 1 }), { nil: undefined }),
+        senderSeq: fc.option(fc.maxSafeNat(), { nil: undefined }),
+      })
+      .map(encodeNative),
+    fc.tuple(nameArb, finiteArb).map(([name, value]) => encodeStatsdGauge(name, value)),
+    fc
+      .tuple(nameArb, finiteArb, fc.constantFrom('|@0.5', '|#a:b,c=d', '|T1764316800', '|c:x=y'))
+      .map(([name, value, section]) => `${encodeStatsdGauge(name, value)}${section}`),
+    finiteArb.map(encodeLegacy),
+  );
+  const anyLineArb = fc.oneof(
+    olderLineArb,
+    fc.string({ unit: fc.constantFrom(...'ab1 ,=\\"#:|.-\t'), maxLength: 30 }),
+    streamBytes.map((b) => new TextDecoder().decode(b)),
+  );
+
+  it('reads every valid line of the older forms exactly as with influx: false', () => {
+    fc.assert(
+      fc.property(fc.array(olderLineArb, { minLength: 1, maxLength: 6 }), (lines) => {
+        const datagram = bytes(lines.join('\n'));
+        const withInflux = parseDatagramToArray(datagram, { maxLineBytes: 4096 });
+        expect(withInflux).toEqual(parseDatagramToArray(datagram, { maxLineBytes: 4096, influx: false }));
+        expect(withInflux.rejects).toEqual([]);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('changes the outcome of a line only if it was refused before and has key= after its first blank', () => {
+    fc.assert(
+      fc.property(anyLineArb, (line) => {
+        const data = bytes(line);
+        const before = parseDatagramToArray(data, { influx: false });
+        const after = parseDatagramToArray(data);
+        if (JSON.stringify(after) === JSON.stringify(before)) return;
+        expect(before.readings).toEqual([]);
+        expect(before.rejects).toHaveLength(1);
+        expect(line).toMatch(/^[ \t]*(?:[^ \t\\]|\\.)+[ \t]+(?:[^ \t\\,=]|\\.)+=/);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+describe('parseDatagram: Graphite paths with sanitizeNames', () => {
+  const graphite = (datagram: string) => parseDatagramToArray(bytes(datagram), { sanitizeNames: true });
+
+  it("reads collectd's write_graphite output as it is, CRLF and all", () => {
+    const datagram =
+      'nas_example_com.cpu-0.cpu-idle 98.5 1764316800\r\n' +
+      'nas_example_com.df-root.percent_bytes-used 41.25 1764316800\r\n' +
+      'nas_example_com.interface-eth0.if_octets.rx 18446744073709551615 1764316800\r\n';
+    expect(graphite(datagram)).toEqual({
+      readings: [
+        reading('nas_example_com.cpu-0.cpu-idle', 98.5, 1764316800000),
+        reading('nas_example_com.df-root.percent_bytes-used', 41.25, 1764316800000),
+        reading('nas_example_com.interface-eth0.if_octets.rx', 2 ** 64, 1764316800000),
+      ],
+      rejects: [],
+    });
+    expect(parse(datagram).readings).toHaveLength(3); // no sanitizing needed
+  });
+
+  it("maps collectd 6's labels and Graphite tags to _ , and refuses a nan value", () => {
+    expect(
+      graphite(
+        'test_with_label.alpha=first.beta=second 0 1592748157\r\n' +
+          'disk.used;datacenter=dc1;rack=a1 42 1592748157\n' +
+          'escaped_metric_name nan 1592748157\r\n',
+      ),
+    ).toEqual({
+      readings: [
+        reading('test_with_label.alpha_first.beta_second', 0, 1592748157000),
+        reading('disk.used_datacenter_dc1_rack_a1', 42, 1592748157000),
+      ],
+      rejects: [{ reason: 'bad-number', line: 'escaped_metric_name nan 1592748157' }],
+    });
+  });
+
+  it("reads Netdata's graphite exporter lines", () => {
+    expect(
+      graphite('netdata.nas.system.cpu.user 1.2500000 1764316800\nnetdata.nas.disk_space._.avail 12.5 1764316800\n'),
+    ).toEqual({
+      readings: [
+        reading('netdata.nas.system.cpu.user', 1.25, 1764316800000),
+        reading('netdata.nas.disk_space._.avail', 12.5, 1764316800000),
+      ],
+      rejects: [],
+    });
+  });
+
+  it('maps one _ per character, and still refuses a name over 128 bytes', () => {
+    expect(graphite('températ°re 1').readings).toEqual([reading('temp_rat_re', 1)]);
+    expect(graphite(`${'é'.repeat(128)} 1`).readings).toEqual([reading('_'.repeat(128), 1)]);
+    expect(graphite(`${'a'.repeat(129)} 1`).rejects).toEqual([{ reason: 'bad-name', line: `${'a'.repeat(129)} 1` }]);
+  });
+
+  it('refuses the same names without sanitizeNames', () => {
+    expect(parse('disk.used;dc=1 42').rejects).toEqual([{ reason: 'bad-name', line: 'disk.used;dc=1 42' }]);
+  });
+
+  it('changes only lines that were refused as bad-name, and gives valid names', () => {
+    const lineArb = fc.oneof(
+      streamBytes.map((b) => new TextDecoder().decode(b)),
+      fc
+        .tuple(fc.string({ minLength: 1, maxLength: 140 }), finiteArb, fc.constantFrom('', ' 1764316800', ' -1 7'))
+        .map(([name, value, rest]) => `${name} ${value}${rest}`),
+    );
+    fc.assert(
+      fc.property(lineArb, (text) => {
+        const line = text.replaceAll('\n', ' '); // one line: each line stands alone anyway
+        const plain = parse(line);
+        const sanitized = graphite(line);
+        for (const r of sanitized.readings) expect(isValidName(r.name)).toBe(true);
+        if (JSON.stringify(plain) !== JSON.stringify(sanitized)) {
+          expect(plain.readings).toEqual([]);
+          expect(plain.rejects.map((r) => r.reason)).toEqual(['bad-name']);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

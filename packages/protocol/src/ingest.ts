@@ -1,13 +1,16 @@
 /**
  * UDP ingest (PROTOCOL.md "UDP ingest"): one datagram holds one or more lines; each line is one
- * reading in the legacy, native (Graphite plaintext) or StatsD gauge form.
+ * reading in the legacy, native (Graphite plaintext) or StatsD gauge form, or
+ * a line of InfluxDB line protocol with one reading per numeric field.
  *
  * How it works: {@link parseDatagram} walks the datagram once, left to right.
  * For each line it records up to four fields (start/end offsets in locals),
  * the first `:`, and, for the first field, whether its leading run is a valid
  * name and a hash of it — all in that one pass, with a 256-entry byte class
  * table. It then tells the form apart from what it saw and parses the
- * numbers from the recorded offsets. Readings go to a sink callback as plain
+ * numbers from the recorded offsets. A line with a `=` in it and more than
+ * one field may be line protocol: it goes to the InfluxDB parser, which says
+ * so or hands it back. Readings go to a sink callback as plain
  * arguments with sentinels (NaN timestamp = "now", -1 seq = none), so a
  * reading allocates nothing but, for a name not seen recently, its string.
  */
@@ -17,6 +20,7 @@ import {
   COLON,
   CR,
   DIGIT_0,
+  EQUALS,
   LF,
   NAME_BIT,
   PIPE,
@@ -26,15 +30,19 @@ import {
   utf8Text,
 } from './chars.js';
 import type { RejectReason } from './errors.js';
+import { NOT_INFLUX, parseInfluxLine, precisionShift, type InfluxPrecision } from './influx.js';
 import { DEFAULT_MAX_LINE_BYTES, DEFAULT_SENSOR, MAX_NAME_BYTES, MAX_TIMESTAMP_SECONDS } from './limits.js';
+import { NameBuilder } from './name-builder.js';
 import { isValidName } from './names.js';
 import { formatValue, parseNumber, parseScaledDecimal, parseUnsigned } from './number.js';
 import type { IngestReading } from './types.js';
 
 /**
- * Receives what {@link parseDatagram} finds, one call per line. The arguments
- * are plain values with sentinels so that the hot path allocates no object
- * per reading.
+ * Receives what {@link parseDatagram} finds, one call per reading or refused
+ * line; the other parsers ({@link parseInfluxLines}, {@link IngestDecoder},
+ * {@link mapMqttMessage}) report to the same interface. The arguments are
+ * plain values with sentinels so that the hot path allocates no object per
+ * reading.
  *
  * @example
  * ```ts
@@ -60,6 +68,15 @@ export interface DatagramSink {
    * its LF and trailing CR, valid only during the call: copy it to keep it.
    */
   reject(reason: RejectReason, line: Uint8Array): void;
+  /**
+   * Optional: `count` parts of an accepted line or message held no number
+   * and were skipped — InfluxDB string and boolean fields, MQTT JSON
+   * strings, booleans, nulls and non-finite numbers. Called once per line or
+   * message, after its readings, with the same kind of view as `reject`. A
+   * line or message in which nothing is a number is a reject
+   * (`unsupported-type`) instead, never both.
+   */
+  ignored?(count: number, line: Uint8Array): void;
 }
 
 /**
@@ -75,6 +92,23 @@ export interface ParseDatagramOptions {
   readonly maxLineBytes?: number;
   /** Reuse name strings across datagrams: pass the same {@link NameCache} to every call. */
   readonly nameCache?: NameCache;
+  /**
+   * Read lines of InfluxDB line protocol (see {@link parseInfluxLines}).
+   * Default `true`. With `false`, such a line is refused as it was before
+   * (`bad-name`, `bad-number`, …); no line of the other forms is read
+   * differently either way.
+   */
+  readonly influx?: boolean;
+  /** The unit of InfluxDB timestamps. Default `'ns'`, as InfluxDB and Telegraf's UDP output use. */
+  readonly influxPrecision?: InfluxPrecision;
+  /**
+   * Graphite paths: in a native line, map each character of the name outside
+   * `A-Z a-z 0-9 _ . - /` to `_` (one per character) instead of refusing the
+   * line as `bad-name`. For collectd 6's `name.key=value` paths and Graphite
+   * tags (`path;tag=value`). A name that comes out over 128 bytes is still
+   * `bad-name`. Default `false`.
+   */
+  readonly sanitizeNames?: boolean;
 }
 
 const MAX_TIMESTAMP_MS = MAX_TIMESTAMP_SECONDS * 1000;
@@ -137,6 +171,21 @@ export class NameCache {
 
 function internName(cache: NameCache | undefined, bytes: Uint8Array, start: number, end: number, hash: number): string {
   return cache === undefined ? latin1(bytes, start, end) : cache.intern(bytes, start, end, hash);
+}
+
+/** For `sanitizeNames`. Its state is not needed once the name is interned, so one is shared. */
+const sanitizer = new NameBuilder();
+
+/** The name of `bytes[start, end)` with each character outside the alphabet as `_`; undefined if over 128 bytes. */
+function sanitizedName(
+  cache: NameCache | undefined,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): string | undefined {
+  sanitizer.reset();
+  sanitizer.mapBytes(bytes, start, end);
+  return sanitizer.fits ? sanitizer.intern(cache) : undefined;
 }
 
 /** The line without its LF and one trailing CR, as a view. */
@@ -212,9 +261,15 @@ function parseStatsd(
  * fields are ignored. Never throws for any input, whatever its size or bytes.
  *
  * The form of each line:
+ * - its second section (after the first blank no backslash escapes) begins
+ *   with `key=` → InfluxDB line protocol, one reading per numeric field
+ *   (see {@link parseInfluxLines}; off with `influx: false`);
  * - contains `:` → StatsD gauge `name:value|g[|@rate][|#tags][|T<seconds>]`;
  * - 2 to 4 fields → native `name value [timestamp [sender-seq]]`;
  * - 1 field → legacy bare number for sensor `default` at the server's time.
+ *
+ * No valid line of the last three forms can be line protocol: their names
+ * and numbers hold no `=`.
  *
  * @example
  * ```ts
@@ -231,6 +286,9 @@ function parseStatsd(
 export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?: ParseDatagramOptions): void {
   const max = checkMaxLineBytes(options?.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
   const cache = options?.nameCache;
+  const influx = options?.influx !== false;
+  const shift = precisionShift(options?.influxPrecision);
+  const sanitize = options?.sanitizeNames === true;
   const bytes = datagram;
   const n = bytes.length;
   let pos = 0;
@@ -248,6 +306,7 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
     let f3s = 0;
     let f3e = 0;
     let colon = -1;
+    let equals = false;
     let nameOk = true;
     let hash = 0;
     while (i < limit) {
@@ -281,6 +340,7 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
           if (b2 === SPACE || b2 === TAB || b2 === LF) break;
           if (b2 === CR && (i + 1 === n || bytes[i + 1] === LF)) break;
           if (b2 === COLON && colon < 0) colon = i;
+          else if (b2 === EQUALS) equals = true;
         }
       }
       switch (nf) {
@@ -312,8 +372,16 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
       reason = 'line-too-long';
     } else {
       lineEnd = i; // at an LF or at the end of the datagram
+      let influxResult: RejectReason | typeof NOT_INFLUX | undefined = NOT_INFLUX;
       if (nf === 0) {
         // empty or blank line: ignored
+      } else if (
+        equals &&
+        nf > 1 &&
+        influx &&
+        (influxResult = parseInfluxLine(bytes, pos, i, sink, cache, shift, true)) !== NOT_INFLUX
+      ) {
+        reason = influxResult;
       } else if (colon >= 0) {
         reason = nf === 1 ? parseStatsd(bytes, f0s, f0e, colon, nameOk, hash, sink, cache) : 'bad-syntax';
       } else if (nf === 1) {
@@ -323,17 +391,18 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
         else reason = 'bad-number';
       } else if (nf > 4) {
         reason = 'bad-syntax';
-      } else if (!nameOk || f0e - f0s > MAX_NAME_BYTES) {
-        reason = 'bad-name';
       } else {
         // PROTOCOL.md "UDP ingest", native: name value [timestamp [sender-seq]]
+        const valid = nameOk && f0e - f0s <= MAX_NAME_BYTES;
+        const name = valid ? undefined : sanitize ? sanitizedName(cache, bytes, f0s, f0e) : undefined;
         const value = parseNumber(bytes, f1s, f1e);
         let timestampMs = NaN;
         let senderSeq = -1;
-        if (!Number.isFinite(value)) reason = 'bad-number';
+        if (!valid && name === undefined) reason = 'bad-name';
+        else if (!Number.isFinite(value)) reason = 'bad-number';
         else if (nf >= 3 && (timestampMs = parseTimestampMs(bytes, f2s, f2e)) === -1) reason = 'bad-timestamp';
         else if (nf === 4 && (senderSeq = parseSequence(bytes, f3s, f3e)) === -1) reason = 'bad-sequence';
-        else sink.reading(internName(cache, bytes, f0s, f0e, hash), value, timestampMs, senderSeq);
+        else sink.reading(name ?? internName(cache, bytes, f0s, f0e, hash), value, timestampMs, senderSeq);
       }
     }
     if (reason !== undefined) sink.reject(reason, lineView(bytes, pos, lineEnd));

@@ -50,6 +50,20 @@ export const MAX_NAME_BYTES = 128;
 export const DEFAULT_MAX_LINE_BYTES = 1024;
 
 /**
+ * The default limit on one line of {@link parseInfluxLines} (an HTTP write
+ * body), in bytes (64 KiB, InfluxDB's limit on a string field). Telegraf's
+ * lines with many fields run to a kilobyte and more, so an HTTP body gets a
+ * larger limit than a UDP line.
+ *
+ * @example
+ * ```ts
+ * import { parseInfluxLines, DEFAULT_MAX_INFLUX_LINE_BYTES } from '@opc-lite/protocol';
+ * parseInfluxLines(body, sink, { maxLineBytes: DEFAULT_MAX_INFLUX_LINE_BYTES });
+ * ```
+ */
+export const DEFAULT_MAX_INFLUX_LINE_BYTES = 65536;
+
+/**
  * The largest UDP payload over IPv4 (65535 − 8 byte UDP header − 20 byte IP header).
  *
  * @example
