@@ -45,6 +45,7 @@ export {
   type NativeReadingInput,
 } from './ingest.js';
 export { parseInfluxLines, type InfluxPrecision, type ParseInfluxOptions } from './influx.js';
+export { IngestDecoder, type IngestDecoderOptions } from './ingest-decoder.js';
 export { toSensorName } from './name-builder.js';
 export { IngestCollector } from './collector.js';
 export { CommandDecoder, encodeCommand, type Command, type CommandDecoderOptions } from './commands.js';
