@@ -431,11 +431,13 @@ class Link implements ClusterLink {
     if (stored === null) return 0;
     this.#s.streamLastSeq = Math.max(this.#s.streamLastSeq, stored.seq);
     try {
-      return decodeBatch(stored.data).batchSeq;
+      const batch = decodeBatch(stored.data);
+      if (batch.origin !== this.#o.nodeName) throw new Error(`its origin is ${batch.origin}`);
+      return batch.batchSeq;
     } catch (error) {
       this.#o.logger.error(
         { err: error, streamSeq: stored.seq, subject: this.subject },
-        'cluster: the last message on this node’s subject is not a batch',
+        'cluster: the last message on this node’s subject is not one of its batches',
       );
       return 0;
     }
@@ -540,7 +542,7 @@ class Link implements ClusterLink {
           opt_start_seq: expected,
         });
         messages = await consumer.consume({
-          max_messages: 256,
+          max_bytes: 8 * 1024 * 1024,
           expires: 2 * o.heartbeatMs,
           idle_heartbeat: o.heartbeatMs,
         });
