@@ -27,6 +27,21 @@ describe('error codes', () => {
     expect(REJECT_REASONS).toContain('too-many-sensors');
   });
 
+  it('keeps the reasons in the order the server prints its rejected_<reason> STATS keys, new ones last', () => {
+    expect(REJECT_REASONS).toEqual([
+      'bad-number',
+      'bad-name',
+      'bad-timestamp',
+      'bad-sequence',
+      'bad-syntax',
+      'unsupported-type',
+      'line-too-long',
+      'too-many-sensors',
+      'too-large',
+      'too-deep',
+    ]);
+  });
+
   it('carries code, detail and cause in ProtocolError', () => {
     const cause = new Error('socket');
     const err = new ProtocolError('not-found', 'ramp', { cause });

@@ -59,9 +59,12 @@ export function isErrorCode(code: string): code is ErrorCode {
 }
 
 /**
- * Why a line of a UDP datagram was dropped (PROTOCOL.md "UDP ingest"). The server counts drops by
- * these reasons; `too-many-sensors` is decided by the server's store, all the
- * others by the parser.
+ * Why a line of a UDP datagram, a line of an InfluxDB or TCP ingest stream, or
+ * an MQTT message was dropped (PROTOCOL.md "UDP ingest"). The server counts
+ * drops by these reasons; `too-many-sensors` is decided by the server's store,
+ * all the others by the parsers. `too-large` and `too-deep` come only from
+ * `mapMqttMessage`: a payload over `maxPayloadBytes` or with more numbers
+ * than `maxLeaves`, and JSON nested deeper than `maxDepth`.
  *
  * @example
  * ```ts
@@ -78,6 +81,8 @@ export const REJECT_REASONS = Object.freeze([
   'unsupported-type',
   'line-too-long',
   'too-many-sensors',
+  'too-large',
+  'too-deep',
 ] as const);
 
 /** One of {@link REJECT_REASONS}. */

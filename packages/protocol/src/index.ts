@@ -2,7 +2,7 @@
  * @opc-lite/protocol — the opc-lite v1.1 wire contract (docs/PROTOCOL.md),
  * sans-I/O: parsers and encoders over `Uint8Array` and strings, no sockets,
  * no timers; and the mappings from the formats other tools send (InfluxDB
- * line protocol, Graphite plaintext) to readings.
+ * line protocol, Graphite plaintext, MQTT payloads) to readings.
  *
  * @packageDocumentation
  */
@@ -46,6 +46,7 @@ export {
 } from './ingest.js';
 export { parseInfluxLines, type InfluxPrecision, type ParseInfluxOptions } from './influx.js';
 export { IngestDecoder, type IngestDecoderOptions } from './ingest-decoder.js';
+export { mapMqttMessage, MQTT_MAP_DEFAULTS, type MqttMapOptions } from './mqtt.js';
 export { toSensorName } from './name-builder.js';
 export { IngestCollector } from './collector.js';
 export { CommandDecoder, encodeCommand, type Command, type CommandDecoderOptions } from './commands.js';
