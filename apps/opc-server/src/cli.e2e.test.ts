@@ -24,7 +24,8 @@ function startCli(args: string[], env: Record<string, string> = {}, cwd = tempDi
   // Its own working directory: the default data dir lands there, never in the checkout.
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd,
-    env: { ...withoutOpcEnv(process.env), ...env, NO_COLOR: '1' },
+    // No HTTP unless a test asks (--http-port wins over the variable): the default port would be shared.
+    env: { ...withoutOpcEnv(process.env), OPC_HTTP_PORT: '0', ...env, NO_COLOR: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -77,6 +78,16 @@ async function startServer(extra: string[] = []): Promise<{ cli: Cli; port: numb
   );
   const port = Number(String(start.tcp).split(':').pop());
   return { cli, port, start };
+}
+
+/** A port free a moment ago (the OS does not hand it out again at once). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 /** Sends one command and returns the reply's lines before END. */
@@ -190,6 +201,46 @@ describe('opc-server CLI', () => {
       expect(lines[0]).toBe(
         `opc-server: port ${port} is already in use on 127.0.0.1 (UDP or TCP); stop the other process or choose another port with --port`,
       );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('serves the page, the HTTP API and /metrics on --http-port, logs the URL, and stops serving on SIGTERM', async () => {
+    const httpPort = await freePort();
+    const { cli, port } = await startServer(['--stats-interval-ms', '0', '--http-port', String(httpPort)]);
+    const url = `http://127.0.0.1:${httpPort}/`;
+    const line = logLines(cli.stderr()).find((l) => l.http === url);
+    expect(line?.msg).toBe(`page, HTTP API and metrics on ${url}`);
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>opc-lite</title>');
+    const udp = createSocket('udp4');
+    try {
+      udp.send('ramp 0.5', port, '127.0.0.1');
+      await expect
+        .poll(async () => ((await (await fetch(`${url}api/sensors/ramp`)).json()) as { value?: number }).value)
+        .toBe(0.5);
+    } finally {
+      udp.close();
+    }
+    expect(await (await fetch(`${url}metrics`)).text()).toMatch(/^opc_readings_accepted_total 1$/m);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exit).toBe(0);
+    await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('reports an HTTP port in use as one line and exits 1', async () => {
+    const blocker = createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const { port } = blocker.address() as { port: number };
+    try {
+      const cli = startCli(['--port', '0', '--log-format', 'json', '--http-port', String(port)]);
+      expect(await cli.exit).toBe(1);
+      expect(cli.stderr().trim().split('\n')).toEqual([
+        `opc-server: HTTP port ${port} is already in use on 127.0.0.1; stop the other process, choose another port with --http-port, or turn HTTP off with --http-port 0`,
+      ]);
     } finally {
       blocker.close();
     }

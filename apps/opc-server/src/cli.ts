@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { createOpcServer, DEFAULTS, OpcServerError, STORAGE_DEFAULTS, type OpcServer } from '@opc-lite/opc-server';
+import { startWebServer, WebError, type WebServer } from '@opc-lite/web';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { helpText, parseCli, UsageError, type CliCommand } from './options.js';
@@ -51,6 +52,11 @@ const describeListenError = (err: unknown, host: string, port: number): string =
       return `cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`;
   }
 };
+
+const describeHttpError = (err: WebError, host: string, port: number): string =>
+  err.code === 'EADDRINUSE'
+    ? `HTTP port ${port} is already in use on ${host}; stop the other process, choose another port with --http-port, or turn HTTP off with --http-port 0`
+    : `cannot serve HTTP on ${host}:${port}: ${err.message}`;
 
 const STORAGE_ERRORS = new Set(['ERR_LOCKED', 'ERR_DATA_DIR', 'ERR_CORRUPT']);
 
@@ -99,8 +105,12 @@ async function main(): Promise<void> {
   const rejects = new RejectLog(log);
   server.on('reject', (info) => rejects.record(info));
 
+  let web: WebServer | undefined;
   try {
     const address = await server.listen();
+    // The page, the HTTP API and /metrics, on the same host; a port that cannot be had fails the start as UDP/TCP's does.
+    if (command.httpPort > 0)
+      web = await startWebServer(server, { host: address.host, port: command.httpPort, logger: log });
     log.info(
       {
         udp: `${address.host}:${address.udpPort}`,
@@ -114,8 +124,10 @@ async function main(): Promise<void> {
         ? 'listening on loopback only (use --host 0.0.0.0 to accept other machines)'
         : 'listening',
     );
+    if (web !== undefined) log.info({ http: web.url }, `page, HTTP API and metrics on ${web.url}`);
   } catch (err) {
     await server.close(); // releases the data directory
+    if (err instanceof WebError) fail(describeHttpError(err, command.server.host, command.httpPort), 1);
     fail(describeListenError(err, command.server.host, command.server.port), 1);
   }
 
@@ -161,17 +173,20 @@ async function main(): Promise<void> {
     stopping = true;
     if (timer) clearInterval(timer);
     log.info({ signal }, 'shutting down');
-    server.close().then(
-      () => {
-        rejects.close();
-        log.info(finalSummary(server.stats()), 'summary');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error({ err }, 'error while shutting down');
-        process.exit(1);
-      },
-    );
+    // The web server first: its streams end before the hub they read from goes.
+    (web?.close() ?? Promise.resolve())
+      .then(() => server.close())
+      .then(
+        () => {
+          rejects.close();
+          log.info(finalSummary(server.stats()), 'summary');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'error while shutting down');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -101,6 +101,27 @@ describe('parseCli', () => {
   });
 });
 
+describe('parseCli: HTTP', () => {
+  it('serves HTTP on 7331 by default, on --http-port or OPC_HTTP_PORT, and not at all with 0', () => {
+    expect(run([]).httpPort).toBe(7331);
+    expect(run(['--http-port', '8080']).httpPort).toBe(8080);
+    expect(run([], { OPC_HTTP_PORT: '8081' }).httpPort).toBe(8081);
+    expect(run(['--http-port', '8082'], { OPC_HTTP_PORT: '8081' }).httpPort).toBe(8082);
+    expect(run(['--http-port', '0']).httpPort).toBe(0);
+    // It is not an option of the server library.
+    expect(run(['--http-port', '8080']).server).not.toHaveProperty('httpPort');
+  });
+
+  it('refuses an HTTP port that is not one, naming where it came from', () => {
+    expect(() => parseCli(['--http-port', '70000'], {})).toThrow(
+      /^--http-port must be between 0 and 65535 \(got 70000\)$/,
+    );
+    expect(() => parseCli([], { OPC_HTTP_PORT: 'web' })).toThrow(
+      /^OPC_HTTP_PORT must be a whole number \(got 'web'\)$/,
+    );
+  });
+});
+
 describe('parseCli: storage', () => {
   it('keeps history in ./opc-data by default, or in --data-dir resolved against the working directory', () => {
     expect(run([]).server.storage).toEqual({ dir: '/srv/lab/opc-data' });
@@ -195,5 +216,6 @@ describe('helpText', () => {
     }
     expect(text).toMatch(/--history <n> +readings kept per sensor \(default 1000; env OPC_HISTORY\)/);
     expect(text).toMatch(/--max-history-reply <n> .*\(default as --history; env OPC_MAX_HISTORY_REPLY\)/);
+    expect(text).toMatch(/--http-port <n> +HTTP port, .*\(default 7331; 0 = off; env OPC_HTTP_PORT\)/);
   });
 });

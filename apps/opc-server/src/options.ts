@@ -124,6 +124,8 @@ export type CliCommand =
       readonly kind: 'run';
       readonly server: OpcServerOptions & { port: number; host: string };
       readonly statsIntervalMs: number;
+      /** The HTTP port of the page, the HTTP API and /metrics (`@opc-lite/web`), on the same host; 0 = off. */
+      readonly httpPort: number;
       readonly logLevel: LogLevel;
       /** `undefined`: pretty when stderr is a terminal, JSON otherwise. */
       readonly logFormat: LogFormat | undefined;
@@ -201,6 +203,7 @@ function parseIntegerBytes(text: string, what: string, min: number, max: number)
 }
 
 export const DEFAULT_PORT = 7330;
+export const DEFAULT_HTTP_PORT = 7331;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_STATS_INTERVAL_MS = 10_000;
 
@@ -251,6 +254,7 @@ export function parseCli(
     version: { type: 'boolean', short: 'v' },
     port: { type: 'string', short: 'p' },
     host: { type: 'string', short: 'H' },
+    'http-port': { type: 'string' },
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
     'data-dir': { type: 'string' },
@@ -298,6 +302,9 @@ export function parseCli(
   const host = hostSource ? hostSource.text.trim() : DEFAULT_HOST;
   if (host === '') throw new UsageError('--host must not be empty');
 
+  const httpSource = pick('http-port', 'OPC_HTTP_PORT');
+  const httpPort = httpSource ? parsePort(httpSource.text, httpSource.what) : DEFAULT_HTTP_PORT;
+
   const server: Record<string, number | string | StorageOptions> = { port, host };
   let statsIntervalMs = DEFAULT_STATS_INTERVAL_MS;
   for (const f of NUMERIC_FLAGS) {
@@ -332,6 +339,7 @@ export function parseCli(
     kind: 'run',
     server: server as unknown as OpcServerOptions & { port: number; host: string },
     statsIntervalMs,
+    httpPort,
     logLevel,
     logFormat,
   };
@@ -414,6 +422,10 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
   const rows: [string, string][] = [
     ['-p, --port <n>', `UDP and TCP port (default ${DEFAULT_PORT}; env OPC_PORT)`],
     ['-H, --host <addr>', `address to bind (default ${DEFAULT_HOST}; 0.0.0.0 exposes it; env OPC_HOST)`],
+    [
+      '--http-port <n>',
+      `HTTP port, on the same host, of the page, the HTTP API and /metrics (default ${DEFAULT_HTTP_PORT}; 0 = off; env OPC_HTTP_PORT)`,
+    ],
   ];
   for (const f of NUMERIC_FLAGS) {
     const def =
@@ -476,12 +488,13 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     ...rows.map(([a, b]) => `  ${a.padEnd(width)}${b}`),
     '',
     'Examples:',
-    '  opc-server                      listen on 127.0.0.1:7330',
+    '  opc-server                      listen on 127.0.0.1:7330, the page on http://127.0.0.1:7331/',
     '  opc-server 9000                 listen on 127.0.0.1:9000',
     '  opc-server --host 0.0.0.0       accept sensors and clients from the network',
     '  opc-server --data-dir /var/lib/opc-lite --retention 1y',
     '                                  keep a year of history there',
     '  opc-server --memory             keep nothing on disk',
+    '  opc-server --http-port 0        no HTTP: UDP and TCP only',
     '',
   ].join('\n');
 }
