@@ -31,6 +31,7 @@ const server = spawn(
   [
     bin('opc-server', 'opc-server'),
     ...['--port', '0', '--log-format', 'json', '--stats-interval-ms', '5000', '--data-dir', join(logs, 'data')],
+    ...['--http-port', '0'], // no HTTP: the default port (7331) may be taken
   ],
   { stdio: ['ignore', 'ignore', openSync(serverLog, 'w')] },
 );

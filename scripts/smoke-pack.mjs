@@ -48,6 +48,12 @@ const assert = (ok, what) => { if (!ok) throw new Error('check failed: ' + what)
   const client = await connect({ host: '127.0.0.1', port: address.tcpPort });
   assert(Number.isNaN(await client.poll()), 'a poll before any reading is nan');
   await client.close();
+  const { startWebServer } = await load('@opc-lite/web');
+  const web = await startWebServer(server, { port: 0 });
+  const page = await fetch(web.url);
+  assert(page.status === 200 && (await page.text()).includes('<title>opc-lite</title>'), 'web serves the page it ships');
+  assert((await fetch(web.url + 'healthz')).status === 200, 'web answers /healthz');
+  await web.close();
   await server.close();
 
   const tui = await load('@opc-lite/reader-client/tui');
@@ -200,7 +206,11 @@ async function checkClis(app) {
   const startServer = async (port) => {
     const child = start(
       bin('opc-server'),
-      ['--port', String(port), '--log-format', 'json', '--stats-interval-ms', '0', '--data-dir', dataDir],
+      // No HTTP: the default port (7331) may be taken.
+      [
+        ...['--port', String(port), '--http-port', '0', '--log-format', 'json'],
+        ...['--stats-interval-ms', '0', '--data-dir', dataDir],
+      ],
       app,
     );
     const line = await waitFor(

@@ -207,15 +207,22 @@ export interface ServerCli {
 
 /**
  * Starts `opc-server --log-format json --stats-interval-ms 0` plus `args`
- * (on `--port 0` unless `args` name a port), with `env` added to its
- * environment, and waits for its start line.
+ * (on `--port 0` unless `args` name a port, and `--http-port 0`, no HTTP,
+ * unless they name one), with `env` added to its environment, and waits for
+ * its start line.
  */
 export async function startServerCli(
   args: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
 ): Promise<ServerCli> {
   const port = args.includes('--port') ? [] : ['--port', '0'];
-  const child = Child.start(BINS.server, [...port, '--log-format', 'json', '--stats-interval-ms', '0', ...args], env);
+  // The default HTTP port (7331) would be shared by servers started side by side.
+  const http = args.includes('--http-port') ? [] : ['--http-port', '0'];
+  const child = Child.start(
+    BINS.server,
+    [...port, ...http, '--log-format', 'json', '--stats-interval-ms', '0', ...args],
+    env,
+  );
   const start = await child.waitFor(
     () => logLines(child.stderr).find((line) => typeof line.tcp === 'string'),
     'the server start line',
