@@ -541,8 +541,10 @@ class Link implements ClusterLink {
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: expected,
         });
+        // Up to 128 batches buffered, a few MiB of typical ones. A byte budget (max_bytes) instead holds small
+        // batches back by seconds with nats-server 2.9.
         messages = await consumer.consume({
-          max_bytes: 8 * 1024 * 1024,
+          max_messages: 128,
           expires: 2 * o.heartbeatMs,
           idle_heartbeat: o.heartbeatMs,
         });
