@@ -36,7 +36,7 @@ import {
   type JetStreamManager,
   type StreamInfo,
 } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { decodeBatch } from '../codec/batch.js';
 import { ClusterLinkError } from './errors.js';
 import { resolveOptions, type ClusterLinkOptions, type ResolvedOptions } from './options.js';
@@ -318,7 +318,7 @@ class Link implements ClusterLink {
           maxPingOut: 3,
           timeout: 5000,
           name: `opc-lite ${o.nodeName}`,
-          ...o.connectionOptions,
+          ...(o.connectionOptions as Partial<NodeConnectionOptions>),
           servers: o.servers,
           reconnect: true,
           maxReconnectAttempts: -1,

@@ -48,6 +48,7 @@ describe('link options', () => {
       [{ checkIntervalMs: 0 }, /checkIntervalMs/, RangeError],
       [{ closeTimeoutMs: -1 }, /closeTimeoutMs/, RangeError],
       [{ signal: {} }, /signal must be an AbortSignal/, TypeError],
+      [{ connectionOptions: 'tls' }, /connectionOptions must be an object/, TypeError],
       [{ replica: 3 }, /unknown option "replica"/, TypeError],
     ];
     for (const [patch, message, type] of cases) {

@@ -2,7 +2,6 @@
  * Link options: their types, their defaults (one frozen {@link DEFAULTS}) and their validation.
  */
 
-import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { isValidNodeName, type ReadingBatch } from '../codec/batch.js';
 import { invalidType, outOfRange } from '../codec/errors.js';
 import type { ClusterLinkError } from './errors.js';
@@ -100,8 +99,12 @@ export interface ClusterLinkOptions {
   closeTimeoutMs?: number;
   /** Where to log (pino method shape); silent by default. */
   logger?: Logger;
-  /** Passed to the NATS client's `connect()` (TLS, credentials, ...); the link sets `servers` and reconnects forever. */
-  connectionOptions?: Partial<NodeConnectionOptions>;
+  /**
+   * Passed to the NATS client's `connect()`: `NodeConnectionOptions` of `@nats-io/transport-node` (TLS, credentials,
+   * timings). The link sets `servers` and reconnects forever. Typed loosely, so that this package's declarations do
+   * not depend on the client's.
+   */
+  connectionOptions?: Readonly<Record<string, unknown>>;
   /** Aborting it closes the link, as `close()`. */
   signal?: AbortSignal;
 }
@@ -145,7 +148,7 @@ export interface ResolvedOptions extends ClusterLinkSettings {
   apply: ApplyFn;
   onHalt: ((error: ClusterLinkError) => void) | undefined;
   logger: Logger;
-  connectionOptions: Partial<NodeConnectionOptions>;
+  connectionOptions: Readonly<Record<string, unknown>>;
   signal: AbortSignal | undefined;
 }
 
@@ -209,6 +212,12 @@ export function resolveOptions(options: ClusterLinkOptions): ResolvedOptions {
   integer('heartbeatMs', s.heartbeatMs, 500, 30_000);
   integer('checkIntervalMs', s.checkIntervalMs, 10, 600_000);
   integer('closeTimeoutMs', s.closeTimeoutMs, 0, 600_000);
+  if (
+    options.connectionOptions !== undefined &&
+    (typeof options.connectionOptions !== 'object' || options.connectionOptions === null)
+  ) {
+    throw invalidType('connectionOptions must be an object');
+  }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw invalidType('signal must be an AbortSignal');
   }
