@@ -22,9 +22,10 @@
 //   starts a new one from the last applied seq. Each consumer starts by
 //   reading the stream's state, so a stream that no longer holds the next
 //   message (retention) or ends before the last applied one halts the link
-//   instead of skipping. A check every `checkIntervalMs` reads the stream's
-//   last seq (for `streamLag`) and recreates a consumer that has not applied
-//   anything for three checks while the stream holds more.
+//   instead of skipping. A check every `checkIntervalMs` that finds nothing
+//   applied since the previous one reads the stream's last seq (for
+//   `streamLag`), and after three such checks behind the stream recreates the
+//   consumer.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
