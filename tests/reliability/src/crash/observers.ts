@@ -6,7 +6,8 @@
  * `HIST` and `RANGE` back to back until the connection drops. Each reading a
  * reply or a push showed is kept with the name of the view that showed it.
  */
-import { ConnectionError, ProtocolError, connect, type OpcClient } from '@opc-lite/reader-client';
+import { once } from 'node:events';
+import { ConnectionError, ProtocolError, connect, type OpcClient, type Subscription } from '@opc-lite/reader-client';
 import type { Reading } from '@opc-lite/protocol';
 import { TcpClient } from '../testing/tcp-client.js';
 import type { Rng } from './rng.js';
@@ -50,11 +51,14 @@ export class Observers {
   /** Resolves when every poller has stopped (the connection dropped, or the bound was reached). */
   readonly pollersDone: Promise<void>;
   readonly #clients: OpcClient[];
+  readonly #subscribers: OpcClient[];
   #raw: TcpClient | undefined;
+  readonly #subscriptions: Subscription[] = [];
   readonly #consumers: Promise<void>[] = [];
 
   private constructor(subscribers: OpcClient[], pollers: OpcClient[], target: PollTarget, rng: Rng) {
     this.#clients = [...subscribers, ...pollers];
+    this.#subscribers = subscribers;
     const [all, patterns, one] = subscribers as [OpcClient, OpcClient, OpcClient];
     this.#consume(all, '*');
     this.#consume(patterns, 'plant1/*');
@@ -63,7 +67,7 @@ export class Observers {
     this.pollersDone = Promise.all(pollers.map((client) => this.#poll(client, target, rng.fork()))).then(() => {});
   }
 
-  /** Connects the subscribers (with reconnect) and the pollers (without), and starts them. */
+  /** Connects the subscribers (with reconnect) and the pollers (without), and starts them once every subscription is confirmed. */
   static async start(port: number, target: PollTarget, rng: Rng): Promise<Observers> {
     const reconnect = { initialDelayMs: 20, maxDelayMs: 200, factor: 2, jitter: 0.2 };
     const subscribers = await Promise.all(
@@ -71,15 +75,44 @@ export class Observers {
     );
     const pollers = await Promise.all([0, 1].map(() => connect({ port })));
     const observers = new Observers(subscribers, pollers, target, rng);
+    let subscribed = false;
     const raw = await TcpClient.connect(port, {
       keepReplies: false,
       onReply: (reply) => {
         if (reply.kind === 'pub') observers.seen.push({ ...reply.reading, via: 'raw PUB *' });
+        else if (reply.kind === 'ok') subscribed = true;
       },
     });
     observers.#raw = raw;
     await raw.send('SUB *\n');
+    await raw.waitUntil(() => (subscribed ? true : undefined), 'OK SUB *');
+    await Promise.all(observers.#subscriptions.map((sub) => sub.ready));
     return observers;
+  }
+
+  /**
+   * Resolves once every reconnecting client is connected to the restarted
+   * server and its subscriptions are in place again: the client writes its
+   * `AFTER` and `SUB` lines as it connects, so a `PING` answered after that
+   * comes after their replies.
+   */
+  async resubscribed(timeoutMs = 10_000): Promise<void> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    await Promise.all(
+      this.#subscribers.map(async (client) => {
+        for (let attempt = 0; attempt < 100; attempt++) {
+          if (client.state !== 'connected') await once(client, 'connect', { signal });
+          try {
+            await client.ping();
+            return;
+          } catch (err) {
+            // The connection dropped again before the answer: wait for the next one.
+            if (!(err instanceof ConnectionError)) throw err;
+          }
+        }
+        throw new Error('a subscriber kept losing its connection');
+      }),
+    );
   }
 
   /** Closes every client (subscriptions end once their queues are drained). */
@@ -91,6 +124,7 @@ export class Observers {
 
   #consume(client: OpcClient, pattern: string): void {
     const sub = client.subscribe(pattern, { queueCapacity: 1_000_000 });
+    this.#subscriptions.push(sub);
     const via = `PUB ${pattern}`;
     this.#consumers.push(
       (async () => {

@@ -122,7 +122,8 @@ export class Workload {
     const names = ['default', ...shuffle(SENSOR_NAMES.slice(1), rng).slice(0, count - 1)];
     const now = Date.now();
     const sensors: SensorState[] = names.map((name, i) => {
-      const stepMs = rng.pick(STEPS_MS);
+      // At least one sensor (the second) cuts chunks by their span, so every round writes chunk files.
+      const stepMs = i === 1 ? STEPS_MS[STEPS_MS.length - 1]! : rng.pick(STEPS_MS);
       const fromCycle = i === 0 || rng.chance(0.7) ? 0 : rng.int(0, cycles - 1);
       // The whole round fits before `now` even if every reading goes to this sensor.
       const start = now - 60_000 - (maxReadings + 1) * stepMs - rng.int(0, 999);
@@ -156,8 +157,10 @@ export class Workload {
   /**
    * Sends until `stop()`, or until this run has sent `maxReadings` readings:
    * every sender, in parallel, puts one to three readings of its sensors in a
-   * datagram, sends it, and waits a millisecond (pacing, so that the kernel's
-   * receive buffer is never the bottleneck). Resolves with the number sent.
+   * datagram (now and then a burst of 50 to 300, so that one turn's log
+   * write can outgrow a segment), sends it, and waits a millisecond (pacing,
+   * so that the kernel's receive buffer is never the bottleneck). Resolves
+   * with the number sent.
    */
   async run(port: number, options: RunOptions): Promise<number> {
     let sent = 0;
@@ -166,7 +169,8 @@ export class Workload {
         while (!options.stop() && sent < options.maxReadings) {
           const sensors = sender.sensors.filter((s) => s.fromCycle <= this.cycle);
           const lines: string[] = [];
-          for (let n = sender.rng.int(1, 3); n > 0 && sensors.length > 0 && sent < options.maxReadings; n--) {
+          const size = sender.rng.chance(0.01) ? sender.rng.int(50, 300) : sender.rng.int(1, 3);
+          for (let n = size; n > 0 && sensors.length > 0 && sent < options.maxReadings; n--) {
             lines.push(this.#next(sender.rng.pick(sensors)));
             options.onReading?.(++sent);
           }
@@ -193,6 +197,17 @@ export class Workload {
     return out;
   }
 
+  /**
+   * Sends readings of `name` again, as a sender retransmitting does (one
+   * datagram, from the socket that sent them): the server must count each as
+   * a duplicate and store none.
+   */
+  async resend(port: number, name: string, readings: readonly SentReading[]): Promise<void> {
+    const sender = this.#senders.find((s) => s.sensors.some((x) => x.name === name));
+    if (sender === undefined) throw new RangeError(`no sensor ${name} in this round`);
+    await send(sender.socket, port, readings.map(nativeLine).join('\n'));
+  }
+
   close(): void {
     for (const { socket } of this.#senders) socket.close();
   }
@@ -206,10 +221,9 @@ export class Workload {
     sensor.senderSeq++;
     sensor.timestampMs += sensor.stepMs;
     this.total++;
-    const { value, timestampMs, senderSeq } = this.#sent(sensor);
-    this.#truth.get(sensor.name)!.set(truthKey(timestampMs, value), senderSeq);
-    const seconds = `${Math.floor(timestampMs / 1000)}.${String(timestampMs % 1000).padStart(3, '0')}`;
-    return `${sensor.name} ${value} ${seconds} ${senderSeq}`;
+    const reading = this.#sent(sensor);
+    this.#truth.get(sensor.name)!.set(truthKey(reading.timestampMs, reading.value), reading.senderSeq);
+    return nativeLine(reading);
   }
 
   #sent(sensor: SensorState): SentReading {
@@ -222,6 +236,12 @@ export class Workload {
       senderSeq: sensor.senderSeq,
     };
   }
+}
+
+/** `name value ts_seconds sender_seq`, the timestamp's milliseconds written as three decimals. */
+function nativeLine({ name, value, timestampMs, senderSeq }: SentReading): string {
+  const seconds = `${Math.floor(timestampMs / 1000)}.${String(timestampMs % 1000).padStart(3, '0')}`;
+  return `${name} ${value} ${seconds} ${senderSeq}`;
 }
 
 function send(socket: Socket, port: number, text: string): Promise<void> {
