@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IngestCollector } from './collector.js';
 import type { RejectReason } from './errors.js';
-import { NameCache } from './ingest.js';
+import { NameCache, parseDatagram } from './ingest.js';
 import { parseInfluxLines, parseInfluxTimestamp, type InfluxPrecision } from './influx.js';
 import { isValidName } from './names.js';
 import { bytes, streamBytes } from './testing/bytes.js';
@@ -360,6 +360,18 @@ describe('parseInfluxLines: properties', () => {
         expect(sink.ignoredCount).toBe(want.ignored);
       }),
       { numRuns: 1500 },
+    );
+  });
+
+  it('reads a line in a datagram exactly as parseInfluxLines does, tags or none', () => {
+    fc.assert(
+      fc.property(lineArb, (l) => {
+        const line = bytes(writeLine(l));
+        const inDatagram = new IngestCollector();
+        parseDatagram(line, inDatagram, { maxLineBytes: 65536 });
+        expect(inDatagram).toEqual(parse(line));
+      }),
+      { numRuns: 1000 },
     );
   });
 

@@ -18,6 +18,7 @@ import {
   BREAK_BIT,
   CHAR_CLASS,
   COLON,
+  COMMA,
   CR,
   DIGIT_0,
   EQUALS,
@@ -292,6 +293,7 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
   const bytes = datagram;
   const n = bytes.length;
   let pos = 0;
+  let influxTriedAt = -1; // the line at this offset is not line protocol: scan it as the other forms
   while (pos < n) {
     // Scan one line, at most max + 1 bytes: that is enough to know it is too long.
     const limit = n - pos > max ? pos + max + 1 : n;
@@ -309,7 +311,8 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
     let equals = false;
     let nameOk = true;
     let hash = 0;
-    while (i < limit) {
+    let tagged = false; // the first field's name bytes end at a `,`: likely `measurement,tag=value …`
+    scan: while (i < limit) {
       let b = bytes[i] as number;
       if (((CHAR_CLASS[b] as number) & BREAK_BIT) !== 0 && b !== COLON) {
         if (b === LF) break;
@@ -331,6 +334,10 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
           if (b === COLON) colon = i++;
           else if (!(b === SPACE || b === TAB || b === LF || (b === CR && (i + 1 === n || bytes[i + 1] === LF)))) {
             nameOk = false;
+            if (b === COMMA && influx && influxTriedAt !== pos) {
+              tagged = true;
+              break scan;
+            }
           }
         }
       }
@@ -364,6 +371,22 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
       nf++;
     }
 
+    if (tagged) {
+      // Line protocol with tags, told apart without scanning the line twice; else scanned again as before.
+      let end = bytes.indexOf(LF, i);
+      if (end < 0) end = n;
+      if (end - pos <= max) {
+        const result = parseInfluxLine(bytes, pos, end, sink, cache, shift, true);
+        if (result !== NOT_INFLUX) {
+          if (result !== undefined) sink.reject(result, lineView(bytes, pos, end));
+          pos = end + 1;
+          continue;
+        }
+      }
+      influxTriedAt = pos;
+      continue;
+    }
+
     let lineEnd: number;
     let reason: RejectReason | undefined;
     if (i - pos > max) {
@@ -379,6 +402,7 @@ export function parseDatagram(datagram: Uint8Array, sink: DatagramSink, options?
         equals &&
         nf > 1 &&
         influx &&
+        influxTriedAt !== pos &&
         (influxResult = parseInfluxLine(bytes, pos, i, sink, cache, shift, true)) !== NOT_INFLUX
       ) {
         reason = influxResult;
