@@ -616,8 +616,8 @@ class Decoder {
    * of 1 or 6 bits, then a residual code of up to 25 bits in decimal mode or a repeat in XOR mode, all within one
    * 32-bit peek of bytes known to exist. Returns the index of the first reading it left (a longer code, a mode change,
    * a code wider than needed, a non-finite result, the last 5 bytes), for `step`, which decodes alike from the same
-   * state and throws the errors. The loop keeps the model in locals and calls nothing, so that it is small and
-   * compiled early.
+   * state and throws the errors. The loop keeps the model in locals and, on those codes, calls nothing of its own,
+   * so that it stays small and is compiled early.
    */
   run(view: DataView, tsOut: Float64Array, valuesOut: Float64Array, from: number): number {
     const n = this.count;
