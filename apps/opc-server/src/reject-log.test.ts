@@ -175,8 +175,8 @@ describe('printableSample', () => {
 
 describe('rejectHint', () => {
   it.each([
-    ['bad-number', 'temp=21.5', /key=value or InfluxDB line protocol.*send "temp 21\.5"/],
-    ['bad-name', 'weather,room=lab temp=21.5 1764316800', /InfluxDB line protocol.*"<name> <value>"/],
+    ['bad-number', 'temp=21.5', /key=value; send "temp 21\.5".*InfluxDB line protocol .*"temp value=21\.5"/],
+    ['bad-name', 'room=lab 21.5', /key=value; send "<name> <value>".*InfluxDB line protocol/],
     ['bad-number', 'temp 21,5', /decimal separator is a point: 21\.5, not 21,5/],
     ['bad-number', '21,5', /decimal separator is a point/],
     ['bad-number', 'hot', /bare value for the sensor "default"/],

@@ -169,7 +169,7 @@ const NAME = /^[A-Za-z0-9_./-]{1,128}$/;
  * @example
  * ```ts
  * rejectHint('bad-number', 'temp=21.5');
- * // 'this looks like key=value or InfluxDB line protocol, which is not supported; send "temp 21.5" (name, space, value)'
+ * // 'this looks like key=value; send "temp 21.5" (name, space, value), or InfluxDB line protocol with a measurement before the fields, e.g. "temp value=21.5"'
  * rejectHint('bad-timestamp', 'temp 21.5 1764316800125');
  * // 'timestamps are Unix seconds; 1764316800125 looks like milliseconds (send 1764316800.125)'
  * ```
@@ -185,7 +185,7 @@ export function rejectHint(reason: RejectReason, line: string): string | undefin
           fields.length === 1 && pair !== null && NAME.test(pair[1]!) && DECIMAL.test(pair[2]!)
             ? `"${pair[1]} ${pair[2]}"`
             : '"<name> <value>", e.g. "temp 21.5"';
-        return `this looks like key=value or InfluxDB line protocol, which is not supported; send ${example} (name, space, value)`;
+        return `this looks like key=value; send ${example} (name, space, value), or InfluxDB line protocol with a measurement before the fields, e.g. "temp value=21.5"`;
       }
       if (reason === 'bad-name') return 'sensor names are 1 to 128 characters of A-Z a-z 0-9 _ . - /';
       const value = fields.length === 1 ? fields[0]! : (fields[1] ?? '');
