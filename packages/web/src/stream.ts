@@ -318,12 +318,13 @@ class Stream implements Subscriber {
     }
   }
 
-  /** Ends the stream cleanly (the server is closing). */
+  /** Ends the stream cleanly (the server is closing), and its connection: a reconnect must not reuse it. */
   end(): void {
     if (this.#closed) return;
     this.flush();
     this.#cleanup(false);
     this.#res.end();
+    this.#res.socket?.end();
   }
 
   readonly #onDrain = (): void => {

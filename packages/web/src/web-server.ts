@@ -105,9 +105,11 @@ export async function startWebServer(server: OpcServer, options: WebServerOption
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       signal?.removeEventListener('abort', onAbort);
-      await handler.close(); // the streams end first: a browser then reconnects elsewhere or waits
+      // No new connection first, so that a browser whose stream ends next finds the port closed (and retries)
+      // rather than an answer that makes it give up.
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeIdleConnections();
+      await handler.close();
       const grace = setTimeout(() => {
         for (const socket of sockets) socket.destroy();
       }, closeGraceMs);

@@ -56,6 +56,9 @@ type Mode = 'raw' | 'buckets';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
+/** A sensor name or pattern (docs/PROTOCOL.md, "Readings, names and numbers"). */
+const PATTERN = /^[A-Za-z0-9_.\-/*]{1,128}$/;
+
 /**
  * The unit shown after a sensor's values. The server keeps no unit yet; when `/api/sensors` gains one
  * (`SensorInfo.unit`), it shows up here with no other change.
@@ -110,7 +113,8 @@ class Page {
 
   constructor() {
     const params = new URLSearchParams(location.search);
-    this.pattern = params.get('pattern') ?? params.get('sensor') ?? '*';
+    const asked = params.get('pattern') ?? params.get('sensor') ?? '*';
+    this.pattern = PATTERN.test(asked) ? asked : '*';
     const w = params.get('window') ?? '10m';
     this.windowKey = WINDOWS[w] === undefined ? '10m' : w;
     $<HTMLInputElement>('pattern').value = this.pattern === '*' ? '' : this.pattern;
@@ -132,6 +136,7 @@ class Page {
 
   /** Follows now again: loads the window ending now. */
   async resume(): Promise<void> {
+    window.clearTimeout(this.#reload); // a load of a paused view, or a retry, is not wanted any more
     this.live = true;
     this.#syncControls();
     const to = this.serverNow();
@@ -462,10 +467,17 @@ class Page {
   // ---- controls --------------------------------------------------------------------
 
   #wire(): void {
+    const input = $<HTMLInputElement>('pattern');
+    input.addEventListener('input', () => input.setCustomValidity(''));
     $<HTMLFormElement>('pick').addEventListener('submit', (e) => {
       e.preventDefault();
-      const value = $<HTMLInputElement>('pattern').value.trim();
-      this.pattern = value === '' ? '*' : value;
+      const value = input.value.trim() === '' ? '*' : input.value.trim();
+      if (!PATTERN.test(value)) {
+        input.setCustomValidity('A sensor name or pattern: letters, digits, _ . - / and *');
+        input.reportValidity();
+        return;
+      }
+      this.pattern = value;
       this.stream.close();
       this.tracks = new Map();
       this.stream = this.#openStream();

@@ -38,7 +38,7 @@ export class LiveStream {
     this.#watchdog = window.setInterval(() => this.#check(), 1000);
   }
 
-  /** The id of the last `readings` event: every sensor's last seq. */
+  /** The last event id: every sensor's last seq (from `hello` until a `readings` event comes). */
   get lastId(): string {
     return this.#lastId;
   }
@@ -61,7 +61,10 @@ export class LiveStream {
       this.handlers.state('open');
     });
     source.addEventListener('hello', (e) => {
-      const hello = JSON.parse((e as MessageEvent<string>).data) as { now: number; heartbeatMs: number };
+      const event = e as MessageEvent<string>;
+      const hello = JSON.parse(event.data) as { now: number; heartbeatMs: number };
+      // The point the stream starts from: a stream reopened before any reading came resumes from it.
+      this.#lastId = event.lastEventId;
       this.#heartbeatMs = hello.heartbeatMs;
       this.#seen();
       this.handlers.clock(hello.now);
