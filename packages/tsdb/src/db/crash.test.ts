@@ -4,6 +4,9 @@ import { createRng, type Rng } from '../testing/rng.js';
 import { readAll, type Reading } from './testing-model.js';
 import { openTsdb, type Tsdb } from './tsdb.js';
 
+/** These run hundreds of stores or crash images: a generous timeout, for a machine that is busy. */
+const HEAVY = { timeout: 60_000 };
+
 // Power cuts at many seeded points of a workload (after ALICE, OSDI 2014): at
 // each point a crash image is taken from the FaultyFileSystem (the durable
 // state plus a random prefix or subset of what was not synced yet), a store
@@ -148,17 +151,21 @@ function workload(seed: number, fsync: Fsync, points: number, mode: CrashMode | 
 }
 
 describe('power loss', () => {
-  it("keeps every reading committed in 'always' mode and a prefix of the rest, at 240 crash points", () => {
+  it("keeps every reading committed in 'always' mode and a prefix of the rest, at 240 crash points", HEAVY, () => {
     let checkpoints = 0;
     for (let seed = 1; seed <= 12; seed++) checkpoints += workload(seed, 'always', 20, 'both');
     expect(checkpoints).toBeGreaterThan(12); // the workloads did cross checkpoints
   });
 
-  it("keeps every reading before the last checkpoint in 'off' mode and a prefix of the rest, at 240 crash points", () => {
-    for (let seed = 101; seed <= 112; seed++) workload(seed, 'off', 20, 'both');
-  });
+  it(
+    "keeps every reading before the last checkpoint in 'off' mode and a prefix of the rest, at 240 crash points",
+    HEAVY,
+    () => {
+      for (let seed = 101; seed <= 112; seed++) workload(seed, 'off', 20, 'both');
+    },
+  );
 
-  it('never throws and never invents a reading when the crash lands inside a checkpoint', () => {
+  it('never throws and never invents a reading when the crash lands inside a checkpoint', HEAVY, () => {
     // Crash images taken right after each step of a checkpoint: cut, chunk sync, tmp write, rename, dir sync.
     const fs = new FaultyFileSystem();
     const clock = { ms: T0 };

@@ -15,6 +15,9 @@ import {
 } from './testing-model.js';
 import { openTsdb, type Tsdb } from './tsdb.js';
 
+/** These run hundreds of stores or crash images: a generous timeout, for a machine that is busy. */
+const HEAVY = { timeout: 60_000 };
+
 // The engine against a plain model under random operations: appends with
 // seq gaps, timestamps that repeat, go backwards, carry fractions or jump by
 // hours, awkward float64 values, commits, metadata, checkpoints, clean
@@ -281,18 +284,22 @@ function run(ops: readonly Op[], chunkSamples: number): void {
 }
 
 describe('the store against a model', () => {
-  it('answers every read like the model under random appends, commits, checkpoints, reopens and power cuts', () => {
-    fc.assert(
-      fc.property(
-        fc.array(opArb, { minLength: 10, maxLength: 150, size: 'max' }),
-        fc.integer({ min: 1, max: 16 }),
-        (ops, chunkSamples) => run(ops, chunkSamples),
-      ),
-      { numRuns: 80 },
-    );
-  });
+  it(
+    'answers every read like the model under random appends, commits, checkpoints, reopens and power cuts',
+    HEAVY,
+    () => {
+      fc.assert(
+        fc.property(
+          fc.array(opArb, { minLength: 10, maxLength: 150, size: 'max' }),
+          fc.integer({ min: 1, max: 16 }),
+          (ops, chunkSamples) => run(ops, chunkSamples),
+        ),
+        { numRuns: 80 },
+      );
+    },
+  );
 
-  it('answers like the model on a long run with many chunks and files', () => {
+  it('answers like the model on a long run with many chunks and files', HEAVY, () => {
     const rng = createRng(7);
     const ops: Op[] = [
       { kind: 'create', name: 0 },

@@ -12,6 +12,9 @@ import { WalClosedError, WalCorruptError, WalVersionError } from './errors.js';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeSegmentHeader, scanSegment } from './framing.js';
 import { Wal, segmentName, type ReplayReport } from './wal.js';
 
+/** These run hundreds of stores or crash images: a generous timeout, for a machine that is busy. */
+const HEAVY = { timeout: 60_000 };
+
 // ---- fixtures: the same tests on real files and in memory ----
 
 interface Fixture {
@@ -618,7 +621,7 @@ const isSubsequence = (sub: readonly number[], all: readonly number[]): boolean 
 };
 
 describe('Wal across power loss (FaultyFileSystem crash images)', () => {
-  it('recovers, in prefix mode, a prefix of what was committed that holds everything synced', async () => {
+  it('recovers, in prefix mode, a prefix of what was committed that holds everything synced', HEAVY, async () => {
     let torn = 0;
     for (const seed of range(1, 13)) {
       await crashWorkload(seed, (fs, { committed, synced }) => {
@@ -633,7 +636,7 @@ describe('Wal across power loss (FaultyFileSystem crash images)', () => {
     expect(torn).toBeGreaterThan(0); // the images did lose unsynced records
   });
 
-  it('recovers, in subset mode, records in commit order with everything synced first', async () => {
+  it('recovers, in subset mode, records in commit order with everything synced first', HEAVY, async () => {
     let gaps = 0;
     for (const seed of range(1, 13)) {
       await crashWorkload(seed, (fs, { committed, synced }) => {
