@@ -202,6 +202,8 @@ interface Job {
   seq: number;
   /** Readings left before the stream gives up on the past and goes live (`maxResumeReadings`). */
   left: number;
+  /** The sensor's seq when this round of pages was scheduled: the most this round reads (committed by then). */
+  safe: number;
 }
 
 class Stream implements Subscriber {
@@ -218,6 +220,7 @@ class Stream implements Subscriber {
   #fragments: string[] = [];
   #queuedBytes = 0;
   #drainTimer: NodeJS.Timeout | undefined;
+  #pumpScheduled = false;
   #closed = false;
 
   constructor(owner: StreamHub, res: ServerResponse, request: StreamRequest) {
@@ -265,9 +268,10 @@ class Stream implements Subscriber {
       `retry: ${options.retryMs}\nevent: hello\nid: ${this.#id()}\ndata: {"now":${options.now()},` +
         `"heartbeatMs":${options.heartbeatMs},"pattern":"${pattern}","after":${JSON.stringify(points)}}\n\n`,
     );
-    // Subscribed before the past is read, in the same turn: nothing published falls between the two.
+    // Subscribed now, the past read at the turn's end: a reading published between is left to the history pages
+    // (its sensor is catching up) or queued as live (it is not).
     this.#owner.hub.subscribe(this, pattern);
-    this.#pump();
+    this.#pumpSoon();
   }
 
   push(line: string): boolean {
@@ -330,11 +334,26 @@ class Stream implements Subscriber {
   readonly #onDrain = (): void => {
     clearTimeout(this.#drainTimer);
     this.#drainTimer = undefined;
-    this.#pump();
+    this.#pumpSoon();
   };
 
+  /**
+   * The history pages go out at the end of the turn, and only up to each sensor's seq of now: the store commits
+   * a turn's readings at the turn's end too, its commit queued when the turn's first reading came, before this,
+   * so no page shows a reading that is not in the log yet.
+   */
+  #pumpSoon(): void {
+    if (this.#pumpScheduled || this.#jobs.length === 0 || this.#closed) return;
+    this.#pumpScheduled = true;
+    for (const job of this.#jobs) job.safe = job.sensor.seq;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
   #follow(sensor: Sensor, seq: number, left: number): void {
-    this.#jobs.push({ sensor, seq, left });
+    this.#jobs.push({ sensor, seq, left, safe: seq });
     this.#catchingUp.add(sensor.name);
   }
 
@@ -344,21 +363,32 @@ class Stream implements Subscriber {
     const history = this.#owner.server.history;
     while (jobs.length > 0 && !this.#closed && this.#drainTimer === undefined) {
       const job = jobs[0]!;
-      const { sensor } = job;
+      const { sensor, safe } = job;
       const name = sensor.name;
+      if (job.seq >= safe) {
+        if (job.seq < sensor.seq) return this.#pumpSoon(); // readings stored since this round began: the next one
+        jobs.shift();
+        this.#catchingUp.delete(name); // caught up: its live readings follow
+        continue;
+      }
       const parts: string[] = [];
       let last = job.seq;
       history.after(sensor, job.seq, Math.min(PAGE, job.left), (ts, value, seq) => {
+        if (seq > safe) return;
         parts.push(`["${name}",${seq},${ts},${value}]`);
         last = seq;
       });
+      if (parts.length === 0) {
+        job.seq = safe; // the history no longer holds them: the seq jump shows it
+        continue;
+      }
       job.seq = last;
       job.left -= parts.length;
-      if (parts.length === 0 || last >= sensor.seq || job.left <= 0) {
+      if (job.left <= 0) {
+        // As many as a resume sends: live from here, the jump before the next reading shows what was skipped.
         jobs.shift();
         this.#catchingUp.delete(name);
       }
-      if (parts.length === 0) continue;
       // Live readings already queued go first, so that the id never runs ahead of what was written.
       this.flush();
       this.#written.set(name, String(last));
