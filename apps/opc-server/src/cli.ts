@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   let web: WebServer | undefined;
   try {
     const address = await server.listen();
-    // The page, the HTTP API and /metrics, on the same host; a port that cannot be had fails the start as UDP/TCP's does.
+    // The page, the HTTP API and /metrics on the same host; a port that cannot be had fails the start, as UDP/TCP's.
     if (command.httpPort > 0)
       web = await startWebServer(server, { host: address.host, port: command.httpPort, logger: log });
     log.info(

@@ -32,7 +32,7 @@ export interface WebLogger {
 export interface WebLimits {
   /** Largest `POST /api/write` body; past it the answer is 413. */
   maxBodyBytes: number;
-  /** Most readings one `/api/range` answer holds before `more` cuts it, and most `points`; as the server's `maxRangeReply`. */
+  /** Most readings one `/api/range` answer holds before `more` cuts it, and most `points` (as `maxRangeReply`). */
   maxRangeReply: number;
   /** Most readings per sensor a resumed stream sends before going live (as `AFTER`). */
   maxResumeReadings: number;

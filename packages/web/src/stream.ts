@@ -6,8 +6,8 @@
  * and queued; once per event-loop turn every stream with queued readings writes them as one `readings` event.
  * The event's `id` is the stream's resume point: `name:seq` of every sensor it has written, in the order they
  * first appeared (`ramp:42,saw:17`); the `hello` event that starts a stream carries the point it starts from
- * (every matching sensor's seq then). A browser sends the last id back as `Last-Event-ID` when it reconnects, and the new
- * stream sends each of those sensors' readings above its seq from the server's history before any live one,
+ * (every matching sensor's seq then). A browser sends the last id back as `Last-Event-ID` when it reconnects, and
+ * the new stream sends each of those sensors' readings above its seq from the server's history before any live one,
  * as `AFTER` does on TCP (docs/PROTOCOL.md, "Resume: AFTER"); seqs are durable with storage, so this holds
  * across a server restart.
  *
