@@ -98,6 +98,8 @@ const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 /** Room reserved before each sample: the longest sample is 70 timestamp bits and 85 value bits. */
 const MAX_SAMPLE_BYTES = 24;
+/** Readings Decoder.fill gives to step alone after Decoder.run took none. */
+const STEP_RUN = 16;
 /** See decimalScale. */
 const PROBE_LIMIT = 2 ** 50;
 
@@ -601,12 +603,14 @@ class Decoder {
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length);
     let i = 1;
     while (i < n) {
+      const from = i;
       i = this.run(view, tsOut, valuesOut, i);
-      if (i === n) break;
-      this.step(i);
-      tsOut[i] = this.ts;
-      valuesOut[i] = this.value;
-      i++;
+      // Where run takes nothing (XOR-mode values, say), the next readings go straight to step.
+      for (let k = i === from ? STEP_RUN : 1; k > 0 && i < n; k--, i++) {
+        this.step(i);
+        tsOut[i] = this.ts;
+        valuesOut[i] = this.value;
+      }
     }
     this.checkEnd();
   }
