@@ -67,7 +67,10 @@ export class Observers {
     this.pollersDone = Promise.all(pollers.map((client) => this.#poll(client, target, rng.fork()))).then(() => {});
   }
 
-  /** Connects the subscribers (with reconnect) and the pollers (without), and starts them once every subscription is confirmed. */
+  /**
+   * Connects the subscribers (with reconnect) and the pollers (without, and
+   * polling at once), and resolves once every subscription is confirmed.
+   */
   static async start(port: number, target: PollTarget, rng: Rng): Promise<Observers> {
     const reconnect = { initialDelayMs: 20, maxDelayMs: 200, factor: 2, jitter: 0.2 };
     const subscribers = await Promise.all(
