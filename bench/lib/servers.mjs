@@ -76,7 +76,10 @@ export async function startServer(kind, { extraArgs = [], dataDir } = {}) {
     args = [
       ...opcNodeFlags,
       OPC_BIN,
-      ...['--port', '0', '--log-format', 'json', '--stats-interval-ms', '0', ...storage, ...extraArgs],
+      // No HTTP listener: its default port is fixed, and the figures are of UDP and TCP.
+      ...['--port', '0', '--http-port', '0', '--log-format', 'json', '--stats-interval-ms', '0'],
+      ...storage,
+      ...extraArgs,
     ];
   } else if (kind === 'node') {
     cmd = process.execPath;
