@@ -37,14 +37,18 @@ export default {
   start: (kind) => (kind === 'disk' ? startStorageServer({ label: 'ingest' }) : startServer('opc-lite')),
   async measure({ server, kase, ctx, rep }) {
     const before = await server.stats();
+    const writes = server.syscalls().writes;
     const m =
       kase.form === 'legacy'
         ? await s1.measure({ server, kase, ctx, rep })
         : await s2.measure({ server, kase, ctx, rep });
     const after = await server.stats();
+    const stored = m.stored;
     return {
       readings_per_s: m.stored_per_s ?? m.readings_per_s,
-      stored: m.stored,
+      stored,
+      // write(2) calls (the log's one per commit, a turn's readings; and STATS replies): what a turn costs.
+      readings_per_write: stored / (server.syscalls().writes - writes),
       loss_pct: m.loss_pct,
       kernel_drops: m.kernel_drops,
       server_cpu_pct: m.server_cpu_pct,
@@ -69,7 +73,7 @@ export default {
       return (
         `${kind} ${spread(m.readings_per_s)}/s loss ${spread(m.loss_pct, percent)} drops ${si(m.kernel_drops.median)} ` +
         `cpu ${Math.round(m.server_cpu_pct.median)}/${Math.round(m.sender_cpu_pct.median)}% ` +
-        `${m.cpu_us_per_reading.median.toPrecision(3)} µs/reading${disk}`
+        `${m.cpu_us_per_reading.median.toPrecision(3)} µs/reading, ${si(m.readings_per_write.median)}/write${disk}`
       );
     });
     return `${kase.label.padEnd(20)} ${parts.filter(Boolean).join(' | ')}`;
