@@ -77,7 +77,7 @@ export default {
     const m = r['opc-lite'];
     const b = (v) => `${v.toFixed(2)} B`;
     return (
-      `${kase.label.padEnd(13)} ${si(m.stored.median)} readings of ${m.sensors.median} sensors: ` +
+      `${kase.label.padEnd(16)} ${si(m.stored.median)} readings of ${m.sensors.median} sensors: ` +
       `${spread(m.bytes_per_reading, b)}/reading = raw 16 B ÷ ${m.raw_over_bytes.median.toFixed(1)} ` +
       `(dir ${si(m.bytes.median)}B: chunks ${si(m.chunk_bytes.median)}B, checkpoint ${si(m.checkpoint_bytes.median)}B, ` +
       `log ${si(m.wal_bytes.median)}B; allocated ${b(m.allocated_per_reading.median)}/reading)`
