@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FaultyFileSystem } from '@opc-lite/tsdb';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RingHistory, type HistoryReader } from './history.js';
 import { LossTracker } from './loss.js';
 import { OpcServerError, silentLogger, type OpcServerOptions } from './options.js';
@@ -386,5 +386,51 @@ describe('storage: option ranges', () => {
       expect(() => open(min - 1), `${key} = ${min - 1}`).toThrow(RangeError);
       if (max < Number.MAX_SAFE_INTEGER) expect(() => open(max + 1), `${key} = ${max + 1}`).toThrow(RangeError);
     }
+  });
+});
+
+describe('storage: lazy rings', () => {
+  it("restores latest values at once and reads a sensor's ring from the store only when it is first used", () => {
+    const fsys = new FaultyFileSystem();
+    const open = (): { storage: Storage; store: SensorStore } => {
+      const storage = Storage.open({ dir: DIR, fs: fsys }, silentLogger, () => NOW);
+      const store = new SensorStore({
+        historyCapacity: 4,
+        onSensor: (s) => storage.onSensor(s),
+        onReading: (s) => storage.onReading(s),
+      });
+      storage.restore(store);
+      return { storage, store };
+    };
+    const first = open();
+    for (let i = 1; i <= 6; i++) {
+      first.store.ingest('a', i, NOW + i, -1);
+      first.store.ingest('b', -i, NOW + i, -1);
+    }
+    first.storage.close();
+
+    const { storage, store } = open();
+    const last = vi.spyOn(storage.db, 'last');
+    const [a, b] = [store.get('a')!, store.get('b')!];
+    expect([a.seq, a.lastValue, a.lastTimestampMs, b.summary()]).toEqual([
+      6,
+      6,
+      NOW + 6,
+      { name: 'b', count: 6, lastTimestampMs: NOW + 6, lastValue: -6 },
+    ]);
+    expect(last).not.toHaveBeenCalled();
+    expect(a.history().map((r) => r.seq)).toEqual([3, 4, 5, 6]);
+    expect(last).toHaveBeenCalledTimes(1);
+    a.history();
+    expect(last).toHaveBeenCalledTimes(1);
+    // A new reading first puts the ring back, then follows it.
+    store.ingest('b', -7, NOW + 7, -1);
+    expect(b.history().map((r) => [r.seq, r.value])).toEqual([
+      [4, -4],
+      [5, -5],
+      [6, -6],
+      [7, -7],
+    ]);
+    storage.close();
   });
 });

@@ -157,33 +157,53 @@ export class Storage implements HistoryReader {
     return new Storage(db, logger);
   }
 
-  /** Recreates every sensor the store holds, in the store's order (so sensor ids and series ids agree). */
+  /**
+   * Recreates every sensor the store holds, in the store's order (so sensor
+   * ids and series ids agree): its latest reading and seq and its loss state
+   * now, its ring from the store the first time it is read.
+   */
   restore(store: SensorStore): void {
     const capacity = store.historyCapacity;
-    const values = new Float64Array(capacity);
-    const stamps = new Float64Array(capacity);
-    const seqs = new Float64Array(capacity);
     for (const info of this.db.series()) {
       const sensor = store.restore(info.name);
-      this.#seriesOf[sensor.id] = info.id;
+      const id = info.id;
+      this.#seriesOf[sensor.id] = id;
       if (info.lastSeq === 0) continue;
-      let n = 0;
-      this.db.last(info.id, capacity, (ts, value, seq) => {
-        stamps[n] = ts;
-        values[n] = value;
-        seqs[n] = seq;
-        n++;
-      });
-      if (n > 0 && seqs[n - 1] === info.lastSeq) {
-        for (let i = 0; i < n; i++) sensor.restore(values[i]!, stamps[i]!, seqs[i]!);
-      } else {
-        // Retention deleted its readings; the series still knows its latest.
-        sensor.restoreLatest(info.lastValue ?? Number.NaN, info.lastTs ?? Number.NaN, info.lastSeq);
-      }
-      if (info.meta !== undefined && !sensor.tracker.load(info.meta, info.lastSeq)) {
+      const lastSeq = info.lastSeq;
+      sensor.restoreLazily(info.lastValue ?? Number.NaN, info.lastTs ?? Number.NaN, lastSeq, (s) =>
+        this.#fillRing(s, id, lastSeq, capacity),
+      );
+      if (info.meta !== undefined && !sensor.tracker.load(info.meta, lastSeq)) {
         this.#logger.warn({ sensor: info.name }, 'stored loss counters not understood; counting afresh');
       }
     }
+  }
+
+  #scratch: { values: Float64Array; stamps: Float64Array; seqs: Float64Array } | undefined;
+
+  /** Puts the newest `capacity` readings of series `id` back into `sensor`'s ring, when they end at `lastSeq`. */
+  #fillRing(sensor: Sensor, id: number, lastSeq: number, capacity: number): void {
+    if (this.#closed) return;
+    let scratch = this.#scratch;
+    if (scratch === undefined || scratch.seqs.length < capacity) {
+      scratch = {
+        values: new Float64Array(capacity),
+        stamps: new Float64Array(capacity),
+        seqs: new Float64Array(capacity),
+      };
+      this.#scratch = scratch;
+    }
+    const { values, stamps, seqs } = scratch;
+    let n = 0;
+    this.db.last(id, capacity, (ts, value, seq) => {
+      stamps[n] = ts;
+      values[n] = value;
+      seqs[n] = seq;
+      n++;
+    });
+    // Retention may have deleted them all; the series still knows its latest.
+    if (n === 0 || seqs[n - 1] !== lastSeq) return;
+    for (let i = 0; i < n; i++) sensor.restore(values[i]!, stamps[i]!, seqs[i]!);
   }
 
   /** A new sensor: its series. */

@@ -45,6 +45,8 @@ export class Sensor {
   #pollReplySeq = -1;
   /** Seq of the latest reading stored with a timestamp below the one before it (0: none). */
   #disorderSeq = 0;
+  /** Fills the history from a durable store on first use (see {@link Sensor.restoreLazily}). */
+  #loader: ((sensor: Sensor) => void) | undefined = undefined;
 
   /** @internal Created by {@link SensorStore}. */
   constructor(name: string, id: number, historyCapacity: number, totals: LossCounts) {
@@ -75,6 +77,7 @@ export class Sensor {
 
   /** Readings currently held in the history (at most the history capacity). */
   get size(): number {
+    if (this.#loader !== undefined) this.#load();
     return this.#values.size;
   }
 
@@ -85,6 +88,7 @@ export class Sensor {
    * history always holds consecutive seqs.
    */
   restore(value: number, timestampMs: number, seq: number): void {
+    if (this.#loader !== undefined) this.#load();
     if (seq !== this.seq + 1) {
       this.#values.clear();
       this.#timestamps.clear();
@@ -99,6 +103,7 @@ export class Sensor {
    * that kept the sensor's last seq but no longer holds its readings.
    */
   restoreLatest(value: number, timestampMs: number, seq: number): void {
+    this.#loader = undefined;
     this.#values.clear();
     this.#timestamps.clear();
     this.#disorderSeq = 0;
@@ -107,8 +112,31 @@ export class Sensor {
     this.lastTimestampMs = timestampMs;
   }
 
+  /**
+   * @internal Sets the latest reading now and leaves the history to `load`,
+   * called once, the first time anything reads the history or stores a
+   * reading: a restart with many sensors answers `n`, `GET` and `LIST` at
+   * once without decoding every sensor's history first. `load` puts the
+   * readings back with {@link Sensor.restore}, oldest first, the last of them
+   * at `seq`.
+   */
+  restoreLazily(value: number, timestampMs: number, seq: number, load: (sensor: Sensor) => void): void {
+    this.restoreLatest(value, timestampMs, seq);
+    this.#loader = load;
+  }
+
+  #load(): void {
+    const load = this.#loader!;
+    this.#loader = undefined;
+    const [seq, value, timestampMs] = [this.seq, this.lastValue, this.lastTimestampMs];
+    load(this);
+    // Whatever the store still held, the latest reading stays the one it recorded.
+    if (this.seq !== seq) this.restoreLatest(value, timestampMs, seq);
+  }
+
   /** @internal Stores one reading; returns its server seq. Allocation-free. */
   append(value: number, timestampMs: number): number {
+    if (this.#loader !== undefined) this.#load();
     if (timestampMs < this.lastTimestampMs) this.#disorderSeq = this.seq + 1;
     const seq = ++this.seq;
     this.lastValue = value;
@@ -125,24 +153,27 @@ export class Sensor {
    * order, and a time can be found by binary search.
    */
   get timeOrdered(): boolean {
+    if (this.#loader !== undefined) this.#load();
     // The oldest held reading is at or after the latest one out of order: the pair it broke is gone.
     return this.seq - this.#values.size + 1 >= this.#disorderSeq;
   }
 
   /** Value of the history entry at `index` (0 = oldest held, -1 = newest), or undefined. */
   valueAt(index: number): number | undefined {
+    if (this.#loader !== undefined) this.#load();
     return this.#values.at(index);
   }
 
   /** Timestamp (ms) of the history entry at `index`, or undefined. */
   timestampAt(index: number): number | undefined {
+    if (this.#loader !== undefined) this.#load();
     return this.#timestamps.at(index);
   }
 
   /** Server seq of the history entry at `index`, or undefined. */
   seqAt(index: number): number | undefined {
     // Indexes as `Array.prototype.at` (and the value and timestamp columns) read them.
-    const size = this.#values.size;
+    const size = this.size;
     const truncated = Math.trunc(index) || 0;
     const i = truncated < 0 ? truncated + size : truncated;
     if (i < 0 || i >= size) return undefined;
@@ -154,7 +185,7 @@ export class Sensor {
    * shorter), oldest first, without building objects.
    */
   forEachRecent(n: number, fn: (value: number, timestampMs: number, seq: number) => void): void {
-    const size = this.#values.size;
+    const size = this.size;
     const count = Math.max(0, Math.min(Math.floor(n), size));
     for (let i = size - count; i < size; i++) {
       fn(this.#values.at(i)!, this.#timestamps.at(i)!, this.seq - (size - 1 - i));
@@ -168,7 +199,7 @@ export class Sensor {
   }
 
   /** The newest `n` readings held (all by default), oldest first. Allocates: for queries, not the hot path. */
-  history(n: number = this.#values.size): Reading[] {
+  history(n: number = this.size): Reading[] {
     const out: Reading[] = [];
     this.forEachRecent(n, (value, timestampMs, seq) => out.push({ name: this.name, value, timestampMs, seq }));
     return out;
