@@ -12,9 +12,10 @@
 // the bytes are a cache (least recently used first out, CACHE_BYTES in all).
 // A chunk of a file out of the cache is read on its own, one positional read
 // of its record with the CRC checked, and not cached. A file whose write or
-// sync failed is `broken`: nothing more is appended to it, and the engine
-// moves its chunks past the last synced length into a new file (`relocate`)
-// before the next checkpoint.
+// sync failed is `broken`: nothing more is appended to it, and before the
+// next checkpoint the engine moves every chunk not yet synced, of every file,
+// into new files in the order they were in (`relocate`), so that a series'
+// chunks stay in seq order by (file, offset).
 
 import { join } from 'node:path';
 import type { FileHandle, FileSystem } from '../fs/types.js';
@@ -249,20 +250,28 @@ export class ChunkStore {
   }
 
   /**
-   * Moves the chunks of broken files that lie past their synced length into
-   * the active file (a new one), updating the refs in place; the broken files
-   * are cut back (in memory: their recorded length becomes the synced one).
+   * After a write or sync failed (some file is broken): moves every chunk not
+   * yet synced, in every file, into new files, in (file, offset) order,
+   * updating the refs in place, and cuts those files back to their synced
+   * length (in memory; nothing more is appended to them). Moving them all,
+   * not only the broken files' chunks, keeps each series' chunks in seq order
+   * by (file, offset), the order recovery reads them in (docs/STORAGE.md,
+   * "Degraded mode"): a later chunk of the same series may sit in a file that
+   * did not break. A new file is started before one would grow past
+   * `maxFileBytes`.
    */
-  relocate(refsOf: (file: number) => ChunkRef[], nowMs: number): void {
-    const broken = [...this.files.values()].filter((f) => f.broken);
-    if (broken.length === 0) return;
+  relocate(refsOf: (file: number) => ChunkRef[], nowMs: number, maxFileBytes: number): void {
+    if (![...this.files.values()].some((f) => f.broken)) return;
+    const cut = [...this.files.values()].filter((f) => f.synced < f.length).sort((a, b) => a.index - b.index);
     let target = this.roll(nowMs);
-    for (const file of broken) {
+    for (const file of cut) {
       const image = file.image;
-      for (const ref of refsOf(file.index)) {
+      const refs = refsOf(file.index).sort((a, b) => a.offset - b.offset);
+      for (const ref of refs) {
         if (ref.offset < file.synced || image === undefined) continue;
         const data = image.buf.slice(ref.offset + CHUNK_HEADER_BYTES, ref.offset + CHUNK_HEADER_BYTES + ref.dataLength);
-        if (target.broken) target = this.roll(nowMs);
+        const recordBytes = CHUNK_HEADER_BYTES + data.length;
+        if (target.chunks > 0 && target.length + recordBytes > maxFileBytes) target = this.roll(nowMs);
         const timage = target.image as ByteWriter;
         const offset = timage.pos;
         writeChunkRecord(timage, ref, data);

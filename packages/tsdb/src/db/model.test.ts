@@ -283,6 +283,192 @@ function run(ops: readonly Op[], chunkSamples: number): void {
   }
 }
 
+// Write failures at random points: a write, sync or file creation of the
+// chunk files or the log fails (once or a few times), or the disk fills up,
+// between appends, commits, checkpoints and retries. Reads from memory must
+// always match the model; once the faults are gone and a retry has made the
+// store durable again, a clean close and reopen must bring back every
+// reading appended, with no damage reported.
+
+type FaultOpKind =
+  | { kind: 'create'; name: number }
+  | { kind: 'append'; series: number; n: number; tsMode: number; seed: number }
+  | { kind: 'meta'; series: number; byte: number }
+  | { kind: 'commit' }
+  | { kind: 'checkpoint' }
+  | { kind: 'wait' }
+  | { kind: 'fail'; op: 'write' | 'sync' | 'open'; where: 'chunks' | 'wal' | 'any'; count: number }
+  | { kind: 'full'; spare: number }
+  | { kind: 'heal' }
+  | { kind: 'reopen' };
+
+const faultOpArb: fc.Arbitrary<FaultOpKind> = fc.oneof(
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('create' as const), name: fc.integer({ min: 0, max: 3 }) }) },
+  {
+    weight: 10,
+    arbitrary: fc.record({
+      kind: fc.constant('append' as const),
+      series: fc.nat(),
+      n: fc.integer({ min: 1, max: 40 }),
+      tsMode: fc.integer({ min: 0, max: 5 }),
+      seed: fc.nat(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('meta' as const),
+      series: fc.nat(),
+      byte: fc.integer({ min: 0, max: 255 }),
+    }),
+  },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('commit' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('checkpoint' as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('fail' as const),
+      op: fc.constantFrom('write' as const, 'sync' as const, 'open' as const),
+      where: fc.constantFrom('chunks' as const, 'wal' as const, 'any' as const),
+      count: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('full' as const), spare: fc.nat({ max: 600 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('heal' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('reopen' as const) }) },
+);
+
+function runFaults(ops: readonly FaultOpKind[], chunkSamples: number): void {
+  let fs = new FaultyFileSystem();
+  const clock = { ms: T0 };
+  const openStore = (): Tsdb =>
+    openTsdb({
+      dir: '/data',
+      fs,
+      fsync: 'always',
+      retentionMs: 0,
+      chunkSamples,
+      checkpointWalBytes: 1024,
+      walSegmentBytes: 4096,
+      chunkFileBytes: 4096,
+      retryMs: 3000,
+      now: () => clock.ms,
+    });
+  let db = openStore();
+  const model: ModelSeries[] = [];
+  const lastTs: number[] = [];
+  const lastValue: number[] = [];
+  const meta: Array<number | undefined> = [];
+  const heal = (): void => {
+    fs.clearFaults();
+    fs.setFull(undefined);
+  };
+  /** Heals the disk, closes (the close retries if degraded) and reopens: everything appended must be back. */
+  const reopen = (): void => {
+    heal();
+    db.close();
+    expect(db.durable, 'durable after the close retried').toBe(true);
+    // A copy of what is on disk, so the next store starts from the files alone.
+    fs = fs.crash(createRng(1), 'prefix');
+    db = openStore();
+    expect(db.recovery).toMatchObject({ corruptRecords: 0, bytesDropped: 0 });
+    check(db, model, meta);
+  };
+  try {
+    for (const op of ops) {
+      clock.ms += 1000;
+      switch (op.kind) {
+        case 'create': {
+          const name = `sensor.${op.name}`;
+          const existing = model.findIndex((m) => m.name === name);
+          const id = db.createSeries(name);
+          if (existing >= 0) {
+            expect(id).toBe(existing);
+          } else {
+            expect(id).toBe(model.length);
+            model.push(new ModelSeries(name));
+            lastTs.push(T0);
+            lastValue.push(20);
+            meta.push(undefined);
+          }
+          break;
+        }
+        case 'append': {
+          if (model.length === 0) break;
+          const id = op.series % model.length;
+          const m = model[id] as ModelSeries;
+          const rng = createRng(op.seed);
+          let seq = m.lastSeq;
+          for (let i = 0; i < op.n; i++) {
+            seq += rng(10) === 0 ? 2 + rng(5) : 1;
+            const ts = nextTs(lastTs[id] as number, op.tsMode, rng);
+            const value = nextValue(lastValue[id] as number, rng);
+            lastTs[id] = ts;
+            lastValue[id] = Number.isFinite(value) ? value : 0;
+            db.append(id, seq, ts, value);
+            m.readings.push({ seq, ts, value });
+          }
+          break;
+        }
+        case 'meta': {
+          if (model.length === 0) break;
+          const id = op.series % model.length;
+          db.setMeta(id, new Uint8Array([op.byte, 1, 2]));
+          meta[id] = op.byte;
+          break;
+        }
+        case 'commit':
+          db.commit();
+          break;
+        case 'checkpoint':
+          db.checkpoint();
+          break;
+        case 'wait':
+          // Past retryMs: a commit while degraded retries.
+          clock.ms += 3000;
+          db.commit();
+          break;
+        case 'fail': {
+          const match = op.where === 'any' ? undefined : (p: string): boolean => p.includes(`/${op.where}/`);
+          fs.failNext(op.op, op.op === 'sync' ? 'EIO' : 'ENOSPC', op.count, match);
+          break;
+        }
+        case 'full':
+          fs.setFull(db.stats().diskBytes + op.spare);
+          break;
+        case 'heal':
+          heal();
+          break;
+        case 'reopen':
+          reopen();
+          break;
+      }
+      check(db, model, meta);
+    }
+    reopen();
+  } finally {
+    db.close();
+  }
+}
+
+describe('the store against a model under write failures', () => {
+  it(
+    'keeps every reading appended through failed writes, syncs and a full disk once a retry succeeds and it reopens',
+    HEAVY,
+    () => {
+      fc.assert(
+        fc.property(
+          fc.array(faultOpArb, { minLength: 10, maxLength: 120, size: 'max' }),
+          fc.integer({ min: 1, max: 8 }),
+          (ops, chunkSamples) => runFaults(ops, chunkSamples),
+        ),
+        { numRuns: 80 },
+      );
+    },
+  );
+});
+
 describe('the store against a model', () => {
   it(
     'answers every read like the model under random appends, commits, checkpoints, reopens and power cuts',

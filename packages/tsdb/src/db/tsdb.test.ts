@@ -702,6 +702,29 @@ describe('degraded mode', () => {
     expect(readAll(openOn(fs), id).length).toBe(50);
   });
 
+  it('keeps a chunk whose write failed when a later chunk of its series closes before the retry', () => {
+    const fs = new FaultyFileSystem();
+    const clock = { ms: T0 };
+    const db = openOn(fs, { fsync: 'always', now: () => clock.ms, chunkSamples: 4, lock: false });
+    const id = db.createSeries('a');
+    fill(db, id, 8); // chunk 1-4 closed and written; 5-8 open
+    db.checkpoint();
+    fs.failNext('write', 'ENOSPC', 1, (p) => p.includes('/chunks/'));
+    fill(db, id, 1); // chunk 5-8 closes; its write fails
+    expect(db.durable).toBe(false);
+    fill(db, id, 4); // chunk 9-12 closes while degraded
+    clock.ms += 5000;
+    db.commit(); // the retry: a checkpoint from memory
+    expect(db.durable).toBe(true);
+    closeAndForget(db);
+    const again = openOn(fs, { chunkSamples: 4 });
+    expect(again.recovery).toMatchObject({ corruptRecords: 0, bytesDropped: 0 });
+    expect(readAll(again, id).map((r) => r.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    // Every series' chunks lie in seq order by (file, offset), the order recovery reads them in.
+    const seqs = chunkRecords(fs).map((c) => c.firstSeq);
+    expect(seqs).toEqual([1, 5, 9]);
+  });
+
   it('stays degraded while the disk is full and recovers when space returns', () => {
     const fs = new FaultyFileSystem();
     const clock = { ms: T0 };

@@ -640,7 +640,7 @@ class Engine implements Tsdb {
     const segment = this.#wal.cut();
     this.#walPending = false;
     this.#syncEpoch++;
-    store.relocate((file) => this.#refsIn(file), this.#now());
+    store.relocate((file) => this.#refsIn(file), this.#now(), this.#o.chunkFileBytes);
     store.flush();
     this.#phase = 'sync';
     store.syncAll();
