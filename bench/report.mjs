@@ -41,6 +41,11 @@ if (first) {
 }
 for (const rec of records) {
   out.push(`\n### ${rec.scenario}. ${rec.title}\n`);
+  // Scenarios may come from different runs: say so where one does.
+  if (first && rec.commit !== first.commit) {
+    const load = rec.machine?.loadavg === undefined ? '' : `, load average ${rec.machine.loadavg}`;
+    out.push(`Run of ${rec.date.slice(0, 16).replace('T', ' ')} UTC at commit ${rec.commit}${load}.\n`);
+  }
   const c = rec.cases;
   const s = (k, kind) => c.find((kk) => kk.key === k)?.summary?.[kind];
   const r = (k, name) => c.find((kk) => kk.key === k)?.ratios?.[name];

@@ -18,6 +18,10 @@ const SEE = [
   ['50 connections', 'polls-the-kernels-loopback-tcp-path-per-write-then-wake-ups'],
   ['fan-out', 'fan-out-one-write-per-subscriber-per-turn'],
   ['memory', 'memory-the-columns-plus-a-node-process'],
+  ['storage:', 'storage-ingest-with-a-data-dir-the-stores-append-on-the-same-core'],
+  ['disk', 'storage-bytes-on-disk-the-codec-and-the-timestamps-regularity'],
+  ['restart', 'storage-restart-the-stores-recovery-then-the-sensors'],
+  ['RANGE', 'storage-range-decoding-the-chunks-a-bucket-edge-cuts'],
 ];
 
 const x = (v) => (Number.isFinite(v) ? `×${v.toFixed(2)}` : 'n/a');
