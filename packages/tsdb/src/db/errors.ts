@@ -9,7 +9,11 @@ export type TsdbErrorCode =
   | 'ERR_LOCKED'
   /** The data directory cannot be created, read or written. */
   | 'ERR_DATA_DIR'
-  /** `recovery: 'strict'` found damage that repair mode would have cut away. */
+  /**
+   * `recovery: 'strict'` found damage that repair mode would have cut away; either mode found a log segment of a
+   * format version this code does not read; or a read met a chunk that does not decode, or whose record, read from
+   * its file on its own, fails its magic, CRC or identity check.
+   */
   | 'ERR_CORRUPT'
   /** The store was used after `close()`. */
   | 'ERR_CLOSED'

@@ -58,7 +58,10 @@ export interface RecoveryReport {
   tornTail: boolean;
   /** The log segment of the checkpoint recovery started from, `undefined` if none. */
   checkpoint: number | undefined;
-  /** Log records replayed. */
+  /**
+   * Valid log records read from the checkpoint's segment on: applied, ignored as already applied, or skipped
+   * after a gap in the record numbers.
+   */
   walRecords: number;
   /** Readings re-applied from the log (not already in the checkpoint or the chunk files). */
   walReadings: number;

@@ -194,7 +194,8 @@ const DATA_DIR_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOENT',
  *
  * @throws {TsdbError} `ERR_LOCKED` when another live process holds the
  *   directory (the message names its pid), `ERR_DATA_DIR` when the directory
- *   cannot be created, read or written, `ERR_CORRUPT` in strict mode on damage.
+ *   cannot be created, read or written, `ERR_CORRUPT` in strict mode on damage and in either mode on a log
+ *   segment of an unknown format version.
  * @throws {TypeError | RangeError} On invalid options.
  *
  * @example
