@@ -1,5 +1,5 @@
 // How it works: closed chunks are appended, as chunk records, to the active
-// chunk file `chunks/<index>` (8 zero-padded decimal digits). Appending a
+// chunk file `chunks/<index>` (zero-padded decimal of at least 8 digits). Appending a
 // chunk does no I/O: the record goes into the file's in-memory image, and
 // `flush()` (once per commit) writes what is new with one write per file.
 // Nothing here is synced until a checkpoint calls `syncAll()`: until then the
@@ -57,14 +57,23 @@ export interface ChunkFile {
   readings: number;
 }
 
-/** The name of chunk file `index`. */
+/** The highest chunk file index: a checkpoint stores the next one (`nextChunkFile`) as a u32. */
+export const MAX_CHUNK_FILE_INDEX = 0xffff_fffe;
+
+/** The name of chunk file `index`: zero-padded decimal of at least 8 digits. */
 export function chunkFileName(index: number): string {
   return String(index).padStart(8, '0');
 }
 
-/** Parses a chunk file name; undefined for anything else. */
+/**
+ * Parses a chunk file name: the canonical name ({@link chunkFileName}) of an
+ * index from 1 to {@link MAX_CHUNK_FILE_INDEX}; `undefined` for anything
+ * else (`00000000`, `1`, `000000001`), which the store ignores.
+ */
 export function parseChunkFileName(name: string): number | undefined {
-  return /^\d{8}$/.test(name) ? Number(name) : undefined;
+  if (!/^\d{8,10}$/.test(name)) return undefined;
+  const index = Number(name);
+  return index >= 1 && index <= MAX_CHUNK_FILE_INDEX && chunkFileName(index) === name ? index : undefined;
 }
 
 /** The chunk files of a store and the one being appended to. */

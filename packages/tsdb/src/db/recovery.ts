@@ -18,7 +18,7 @@ import { ChunkDecodeError } from '../chunk/index.js';
 import type { FileSystem } from '../fs/types.js';
 import { Wal, WalCorruptError, WalVersionError, segmentName } from '../wal/index.js';
 import { ByteReader, FormatError } from './bytes.js';
-import { parseChunkFileName } from './chunk-file.js';
+import { chunkFileName, parseChunkFileName } from './chunk-file.js';
 import { TsdbError } from './errors.js';
 import {
   CHUNK_FILE_HEADER_BYTES,
@@ -165,6 +165,9 @@ export function recover(ctx: RecoverContext): RecoverResult {
   // 2. Chunk files.
   let dirty = cp === undefined;
   const listed = new Map((cp?.chunkFiles ?? []).map((f) => [f.index, f.length]));
+  // Never reuse an index the checkpoint covers, even when its files are gone: until the next checkpoint, that
+  // checkpoint would take a new file of that index for the one it lists.
+  if (cp !== undefined) state.chunks.nextIndex = Math.max(state.chunks.nextIndex, cp.nextChunkFile);
   const onDisk: number[] = [];
   for (const name of fs.readdir(ctx.chunksDir)) {
     const index = parseChunkFileName(name);
@@ -173,7 +176,7 @@ export function recover(ctx: RecoverContext): RecoverResult {
   onDisk.sort((a, b) => a - b);
   for (const index of onDisk) {
     state.chunks.nextIndex = Math.max(state.chunks.nextIndex, index + 1);
-    const path = join(ctx.chunksDir, String(index).padStart(8, '0'));
+    const path = join(ctx.chunksDir, chunkFileName(index));
     const length = listed.get(index);
     if (cp === undefined || index >= cp.nextChunkFile || length === undefined) {
       // Written after the checkpoint (the log replays its chunks again) or deleted by retention before it.

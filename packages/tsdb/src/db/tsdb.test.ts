@@ -5,7 +5,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FaultyFileSystem, type NodeFileSystem } from '../fs/index.js';
 import { createRng } from '../testing/rng.js';
 import { TsdbError } from './errors.js';
-import { CHUNK_FILE_HEADER_BYTES, CHUNK_HEADER_BYTES, readChunkRecord, type ChunkSummary } from './format.js';
+import { ByteWriter } from './bytes.js';
+import {
+  CHUNK_FILE_HEADER_BYTES,
+  CHUNK_HEADER_BYTES,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  readChunkRecord,
+  type ChunkSummary,
+} from './format.js';
 import { DEFAULTS, type Logger, type TsdbOptions } from './options.js';
 import {
   ModelSeries,
@@ -238,6 +246,19 @@ describe('writing and reading', () => {
     expect(db.seriesId('b')).toBe(1);
     expect(db.seriesId('c')).toBeUndefined();
     expect(() => db.createSeries('')).toThrow(new RangeError('series name must not be empty'));
+  });
+
+  it('refuses a series name holding a lone surrogate, which would come back under another name', () => {
+    const fs = new FaultyFileSystem();
+    const db = openOn(fs, { lock: false });
+    for (const name of ['a\ud800', '\udc00b', 'x\udc00\ud800y']) {
+      expect(() => db.createSeries(name)).toThrow(
+        new RangeError('series name must be well-formed UTF-16 (it holds a lone surrogate, which UTF-8 cannot store)'),
+      );
+    }
+    expect(db.createSeries('temp \u{1f321}')).toBe(0); // a surrogate pair is fine
+    closeAndForget(db);
+    expect([...openOn(fs).series()].map((s) => s.name)).toEqual(['temp \u{1f321}']);
   });
 
   it('rejects a seq not above the last, a non-finite ts or value, and an unknown id', () => {
@@ -563,6 +584,56 @@ describe('checkpoints and recovery', () => {
       [...readings.slice(0, 10), ...readings.slice(30)].map((r) => r.seq),
     );
     expect(repaired.seriesInfo(a)?.count).toBe(15);
+  });
+  it('ignores names in chunks/ that are not canonical chunk file names, and reads files numbered past 8 digits', () => {
+    const fs = new FaultyFileSystem();
+    const db = openOn(fs, { chunkSamples: 4, lock: false });
+    const id = db.createSeries('a');
+    fill(db, id, 6);
+    closeAndForget(db);
+    // Move the one chunk file to index 123456789, as if the store had written that many.
+    const files = new Map(fs.snapshotDurable());
+    const [[name, bytes]] = [...files].filter(([p]) => p.startsWith('/data/chunks/')) as [[string, Uint8Array]];
+    files.delete(name);
+    files.set('/data/chunks/123456789', bytes);
+    const checkpoint = [...files.keys()]
+      .filter((p) => p.startsWith('/data/checkpoint.'))
+      .sort()
+      .at(-1) as string;
+    const cp = decodeCheckpoint(files.get(checkpoint) as Uint8Array);
+    const moved = { ...cp, nextChunkFile: 123456790, chunkFiles: [{ index: 123456789, length: bytes.length }] };
+    files.set(checkpoint, encodeCheckpoint(moved, new ByteWriter(1024)).slice());
+    const others = ['00000000', '1', '000000001', '0123456789', '99999999999', 'notes.txt'];
+    for (const other of others) files.set(`/data/chunks/${other}`, new Uint8Array([1, 2, 3]));
+    const moves = new FaultyFileSystem({ files });
+    const again = openOn(moves, { chunkSamples: 4, lock: false });
+    expect(again.recovery).toMatchObject({ corruptRecords: 0, bytesDropped: 0 });
+    expect(readAll(again, id).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    fill(again, id, 4); // chunk 5-8 closes into the next file
+    closeAndForget(again);
+    expect(moves.readdir('/data/chunks')).toEqual([...others, '123456789', '123456790'].sort());
+    expect(readAll(openOn(moves, { chunkSamples: 4 }), id).length).toBe(10);
+  });
+
+  it('never reuses a chunk file index the checkpoint covers, even when that file is gone', () => {
+    const fs = new FaultyFileSystem();
+    const clock = { ms: T0 };
+    const options = { chunkSamples: 4, retentionMs: 60_000, lock: false, now: () => clock.ms };
+    const first = openOn(fs, options);
+    const id = first.createSeries('a');
+    fill(first, id, 6, 1000, clock.ms); // chunk 1-4 in chunks/00000001
+    first.checkpoint(); // lists chunks/00000001
+    clock.ms += 600_000;
+    first.commit(); // retention deletes chunks/00000001; the process then stops without a checkpoint
+    expect(fs.readdir('/data/chunks')).toEqual([]);
+    const second = openOn(fs, options); // retention drops the open chunk 5-6 restored from the checkpoint
+    for (let seq = 7; seq <= 12; seq++) second.append(id, seq, clock.ms + seq, seq);
+    second.commit(); // chunk 7-10 closed into a new file, written; the process stops again
+    expect(fs.readdir('/data/chunks')).toEqual(['00000002']);
+    const third = openOn(fs, options);
+    expect(third.recovery).toMatchObject({ corruptRecords: 0, bytesDropped: 0 });
+    // 5-6 come back with the checkpoint's open chunk: retention's drop was never checkpointed.
+    expect(readAll(third, id).map((r) => r.seq)).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
   });
 });
 

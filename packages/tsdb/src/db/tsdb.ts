@@ -137,7 +137,10 @@ export interface Tsdb {
   readonly durable: boolean;
   /** The id of a series, `undefined` if there is none by that name. */
   seriesId(name: string): number | undefined;
-  /** Creates a series (logged) and returns its id, dense from 0; an existing name returns its id. */
+  /**
+   * Creates a series (logged) and returns its id, dense from 0; an existing name returns its id. A name must be
+   * 1 to 65 535 bytes of UTF-8 and hold no lone UTF-16 surrogate (RangeError otherwise).
+   */
   createSeries(name: string): number;
   /** Every series, by id. */
   series(): IterableIterator<SeriesInfo>;
@@ -184,6 +187,8 @@ const BATCH_FLUSH_BYTES = 1 << 20;
 /** Retention runs at most this often (by the store's clock). */
 const RETENTION_CHECK_MS = 1000;
 const MAX_NAME_BYTES = 65_535;
+/** A surrogate code unit not part of a pair (with the `u` flag, a pair is one code point and does not match). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
 const MAX_META_BYTES = 1 << 20;
 /** Errors that mean the directory cannot be used at all, rather than a failing disk. */
 const DATA_DIR_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOENT', 'EISDIR', 'ELOOP', 'ENAMETOOLONG']);
@@ -359,6 +364,11 @@ class Engine implements Tsdb {
     const existing = this.#state.byName.get(name);
     if (existing !== undefined) return existing;
     if (name === '') throw new RangeError('series name must not be empty');
+    if (LONE_SURROGATE.test(name)) {
+      throw new RangeError(
+        'series name must be well-formed UTF-16 (it holds a lone surrogate, which UTF-8 cannot store)',
+      );
+    }
     if (utf8(name).length > MAX_NAME_BYTES)
       throw new RangeError(`series name must be at most ${MAX_NAME_BYTES} bytes of UTF-8`);
     const id = this.#state.series.length;
