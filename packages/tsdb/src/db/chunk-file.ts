@@ -1,7 +1,8 @@
 // How it works: closed chunks are appended, as chunk records, to the active
-// chunk file `chunks/<index>` (zero-padded decimal of at least 8 digits). Appending a
-// chunk does no I/O: the record goes into the file's in-memory image, and
-// `flush()` (once per commit) writes what is new with one write per file.
+// chunk file `chunks/<index>` (zero-padded decimal of at least 8 digits).
+// Appending a chunk does no I/O: the record goes into the file's in-memory
+// image, and `flush()` (once per commit) writes what is new with one write
+// per file.
 // Nothing here is synced until a checkpoint calls `syncAll()`: until then the
 // write-ahead log still holds the readings, and recovery cuts a chunk file
 // back to the length the checkpoint recorded (docs/STORAGE.md, "Recovery").
