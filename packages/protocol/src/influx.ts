@@ -19,6 +19,7 @@ import type { DatagramSink, NameCache } from './ingest.js';
 import { DEFAULT_MAX_INFLUX_LINE_BYTES, MAX_NAME_BYTES, MAX_TIMESTAMP_SECONDS } from './limits.js';
 import { NameBuilder, SLASH, UNDERSCORE } from './name-builder.js';
 import { parseNumber } from './number.js';
+import { PendingReadings } from './pending.js';
 
 /**
  * The unit of InfluxDB timestamps: nanoseconds (InfluxDB's default),
@@ -78,20 +79,8 @@ export function precisionShift(precision: unknown): number {
 }
 
 /** The line's readings, gathered before any is delivered. */
-class Scratch {
+class Scratch extends PendingReadings {
   readonly name = new NameBuilder();
-  values = new Float64Array(16);
-  readonly names: string[] = [];
-
-  add(k: number, name: string, value: number): void {
-    if (k === this.values.length) {
-      const grown = new Float64Array(k * 2);
-      grown.set(this.values);
-      this.values = grown;
-    }
-    this.values[k] = value;
-    this.names[k] = name;
-  }
 }
 
 let spare: Scratch | undefined = new Scratch();

@@ -21,6 +21,7 @@ import { parseIsoTime } from './iso-time.js';
 import { MAX_NAME_BYTES, MAX_TIMESTAMP_SECONDS } from './limits.js';
 import { NameBuilder, SLASH, UNDERSCORE } from './name-builder.js';
 import { parseNumber, parseScaledDecimal } from './number.js';
+import { PendingReadings } from './pending.js';
 
 /**
  * Options of {@link mapMqttMessage}; the defaults are {@link MQTT_MAP_DEFAULTS}.
@@ -113,14 +114,12 @@ function resolve(options: MqttMapOptions | undefined): Resolved {
 }
 
 /** One message's state: the name, the open containers, and the leaves found. */
-class Scratch {
+class Scratch extends PendingReadings {
   readonly name = new NameBuilder();
   kinds = new Uint8Array(34);
   indexes = new Float64Array(34);
   lengths = new Int32Array(34);
   hashes = new Int32Array(34);
-  values = new Float64Array(16);
-  readonly names: string[] = [];
 
   /** Room for `depth` open containers (1-based). */
   reserve(depth: number): void {
@@ -130,16 +129,6 @@ class Scratch {
     this.indexes = new Float64Array(size);
     this.lengths = new Int32Array(size);
     this.hashes = new Int32Array(size);
-  }
-
-  add(k: number, name: string, value: number): void {
-    if (k === this.values.length) {
-      const grown = new Float64Array(k * 2);
-      grown.set(this.values);
-      this.values = grown;
-    }
-    this.values[k] = value;
-    this.names[k] = name;
   }
 }
 
