@@ -32,7 +32,8 @@ function startCli(args: string[], env: Record<string, string> = {}, cwd = tempDi
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  // 'close', not 'exit': by then stderr has been read to its end, so a last log line is never missed.
+  const exit = once(child, 'close').then(([code]) => code as number | null);
   const cli = { child, stdout: () => stdout, stderr: () => stderr, exit };
   running.push(cli);
   return cli;
@@ -210,8 +211,12 @@ describe('opc-server CLI', () => {
     const httpPort = await freePort();
     const { cli, port } = await startServer(['--stats-interval-ms', '0', '--http-port', String(httpPort)]);
     const url = `http://127.0.0.1:${httpPort}/`;
-    const line = logLines(cli.stderr()).find((l) => l.http === url);
-    expect(line?.msg).toBe(`page, HTTP API and metrics on ${url}`);
+    // The URL line comes after the start line, maybe in a later chunk of stderr.
+    await vi.waitFor(
+      () =>
+        expect(logLines(cli.stderr()).find((l) => l.http === url)?.msg).toBe(`page, HTTP API and metrics on ${url}`),
+      { timeout: 10_000, interval: 20 },
+    );
     const page = await fetch(url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>opc-lite</title>');
