@@ -139,6 +139,13 @@ export interface OpcServer extends EventEmitter<OpcServerEvents>, AsyncDisposabl
    * and gives the first few rejected lines with their reasons.
    */
   ingest(payload: Uint8Array, options?: { remote?: string }): IngestResult;
+  /**
+   * Writes the readings stored so far to the durable store's log now, rather than at the end of the turn (a no-op
+   * without `storage`, and cheap when nothing is new). The server's own sessions do it before any output; anything
+   * else that shows readings to a client (an HTTP response, a stream) calls it before writing, so that no reading is
+   * shown before it is in the log (docs/DURABILITY.md).
+   */
+  commit(): void;
 }
 
 /**
@@ -359,6 +366,10 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       this.#ingestRemote = undefined;
     }
     return result;
+  }
+
+  commit(): void {
+    this.#storage?.commit();
   }
 
   #emitReject(reason: RejectReason, line: string): void {

@@ -252,6 +252,23 @@ describe('storage: ordering against the log', () => {
   });
 });
 
+describe('storage: commit for other transports', () => {
+  it('puts what is stored in the log at once when asked, before the turn ends', () => {
+    const fsys = new FaultyFileSystem();
+    const s = server(fsys);
+    put(s, 'a', 7, NOW);
+    const before = processCrashImage(fsys);
+    s.commit();
+    const after = processCrashImage(fsys);
+    return (async () => {
+      await s.close();
+      expect(server(before).store.get('a')).toBeUndefined();
+      await Promise.all(servers.splice(0).map((x) => x.close()));
+      expect(server(after).store.get('a')?.latest()).toEqual({ name: 'a', value: 7, timestampMs: NOW, seq: 1 });
+    })();
+  });
+});
+
 describe('storage: reads agree with the rings', () => {
   const readings = fc.array(
     fc.record({ dt: fc.integer({ min: -3, max: 50 }), value: fc.double({ noNaN: true, noDefaultInfinity: true }) }),

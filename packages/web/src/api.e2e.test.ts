@@ -323,3 +323,21 @@ describe('GET /healthz and errors (docs/HTTP.md)', () => {
     );
   });
 });
+
+describe('the log before output (docs/DURABILITY.md)', () => {
+  it("calls the server's commit before it answers, so a reading stored earlier in the same turn is in the log first", async () => {
+    const { base, server } = await fixture.start({ server: { storage: { dir: fixture.tempDir() } } });
+    const order: string[] = [];
+    const commit = server.commit.bind(server);
+    vi.spyOn(server, 'commit').mockImplementation(() => {
+      order.push('commit');
+      commit();
+    });
+    const sensor = server.store.ingest('ramp', 0.5, NOW, -1);
+    server.hub.publish(sensor!);
+    const answer = await fixture.request(`${base}/api/sensors/ramp`);
+    expect(answer.status).toBe(200);
+    expect(order).toContain('commit');
+    expect(server.stats().storage_readings).toBe(1);
+  });
+});

@@ -106,6 +106,9 @@ class Web {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
+    // What this request reads is in the store's log before it is sent (docs/DURABILITY.md): a reading that came in
+    // earlier in this turn would otherwise be committed only at the turn's end, after the response went out.
+    this.#server.commit();
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -174,7 +177,10 @@ class Web {
         allow(method, GET);
         new Query(query, []);
         this.metrics.text().then(
-          (text) => send(res, 200, text, { 'Content-Type': this.metrics.registry.contentType, ...API_HEADERS }),
+          (text) => {
+            this.#server.commit(); // sensor values read in a later turn than the request's
+            send(res, 200, text, { 'Content-Type': this.metrics.registry.contentType, ...API_HEADERS });
+          },
           (err: unknown) => this.#fail(res, err),
         );
         return;

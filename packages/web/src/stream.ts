@@ -310,6 +310,8 @@ class Stream implements Subscriber {
   write(text: string): void {
     if (this.#closed) return;
     const res = this.#res;
+    // No reading goes out before it is in the store's log (docs/DURABILITY.md); cheap when nothing is new.
+    this.#owner.server.commit();
     const ok = res.write(text);
     if (this.#over()) {
       this.#drop('buffer');
