@@ -309,7 +309,9 @@ describe('opc-server over loopback: TCP commands (PROTOCOL.md "TCP commands and 
 
 describe('opc-server over loopback: slow consumers', () => {
   it('disconnects a subscriber that stops reading while another receives every reading in order', async () => {
-    const { server, address } = await fixture.start({ outboundBudgetBytes: 64 * 1024, drainTimeoutMs: 200 });
+    // The drain timeout is long enough for the budget to be passed (and pushes dropped) first, even when a busy
+    // machine sends slowly: the timer starts when the socket stops taking writes, the budget fills after that.
+    const { server, address } = await fixture.start({ outboundBudgetBytes: 64 * 1024, drainTimeoutMs: 1000 });
     const slowIds: number[] = [];
     const closed: { id: number; reason: string }[] = [];
     server.on('slowConsumer', ({ id }) => slowIds.push(id));
