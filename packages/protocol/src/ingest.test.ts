@@ -471,7 +471,8 @@ describe('parseDatagram: InfluxDB line protocol, told apart line by line', () =>
   const anyLineArb = fc.oneof(
     olderLineArb,
     fc.string({ unit: fc.constantFrom(...'ab1 ,=\\"#:|.-\t'), maxLength: 30 }),
-    streamBytes.map((b) => new TextDecoder().decode(b)),
+    // One line: a LF would make it two, each judged on its own.
+    streamBytes.map((b) => new TextDecoder().decode(b)).filter((text) => !text.includes('\n')),
   );
 
   it('reads every valid line of the older forms exactly as with influx: false', () => {
@@ -495,7 +496,8 @@ describe('parseDatagram: InfluxDB line protocol, told apart line by line', () =>
         if (JSON.stringify(after) === JSON.stringify(before)) return;
         expect(before.readings).toEqual([]);
         expect(before.rejects).toHaveLength(1);
-        expect(line).toMatch(/^[ \t]*(?:[^ \t\\]|\\.)+[ \t]+(?:[^ \t\\,=]|\\.)+=/);
+        // A backslash escapes a blank or a comma (and, in a key, `=`); before anything else it is an ordinary byte.
+        expect(line).toMatch(/^[ \t]*(?:[^ \t\\]|\\[ \t,]|\\)+[ \t]+(?:[^ \t\\,=]|\\[ \t,=]|\\)+=/);
       }),
       { numRuns: 5000 },
     );
