@@ -10,6 +10,7 @@
  * place. Otherwise the readings within [from, to] are collected and sorted by
  * (timestamp, seq) first. Nothing is cached between calls.
  */
+import type { BucketFn, ReadingFn } from '@opc-lite/tsdb';
 import type { Sensor } from './store.js';
 
 /**
@@ -21,7 +22,7 @@ import type { Sensor } from './store.js';
  * const print: ReadingVisitor = (ts, value, seq) => console.log(ts, value, seq);
  * ```
  */
-export type ReadingVisitor = (timestampMs: number, value: number, seq: number) => void;
+export type ReadingVisitor = ReadingFn;
 
 /**
  * Receives one non-empty bucket of {@link HistoryReader.buckets}.
@@ -31,15 +32,7 @@ export type ReadingVisitor = (timestampMs: number, value: number, seq: number) =
  * const print: BucketVisitor = (start, count, min, max, mean) => console.log(start, count, min, max, mean);
  * ```
  */
-export type BucketVisitor = (
-  startMs: number,
-  count: number,
-  min: number,
-  max: number,
-  mean: number,
-  first: number,
-  last: number,
-) => void;
+export type BucketVisitor = BucketFn;
 
 /**
  * What {@link HistoryReader.range} tells besides the readings.
