@@ -38,6 +38,8 @@ export type Command =
   /** v1.1: a resume point, used by the next `SUB` that matches `name`. */
   | { kind: 'after'; name: string; seq: number }
   | { kind: 'stats' }
+  /** Presents a token (docs/SECURITY.md, "Tokens on TCP"); never echoed or logged. */
+  | { kind: 'auth'; token: string }
   | { kind: 'quit' }
   | { kind: 'invalid'; code: 'unknown-command' | 'bad-args' | 'line-too-long'; detail: string };
 
@@ -62,6 +64,15 @@ const QUIT: Command = Object.freeze({ kind: 'quit' });
 const LOWER_N = 0x6e;
 const UPPER_N = 0x4e;
 const MAX_DETAIL_CHARS = 64;
+/**
+ * Longest token `AUTH` takes, in bytes (docs/SECURITY.md, "Tokens on TCP").
+ *
+ * @example
+ * ```ts
+ * MAX_TOKEN_BYTES; // 256
+ * ```
+ */
+export const MAX_TOKEN_BYTES = 256;
 /** One more than the most fields any command has (`RANGE <name> <from> <to> <points>`: five). */
 const MAX_FIELDS = 6;
 
@@ -89,6 +100,35 @@ function nameArg(bytes: Uint8Array, start: number, end: number, bit: number): st
   if (end - start > MAX_NAME_BYTES) return undefined;
   for (let i = start; i < end; i++) if (((CHAR_CLASS[bytes[i] as number] as number) & bit) === 0) return undefined;
   return latin1(bytes, start, end);
+}
+
+/** A token: 1 to {@link MAX_TOKEN_BYTES} printable ASCII bytes other than the blank. */
+function tokenArg(bytes: Uint8Array, start: number, end: number): string | undefined {
+  if (end - start > MAX_TOKEN_BYTES) return undefined;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i] as number;
+    if (b <= 0x20 || b >= 0x7f) return undefined;
+  }
+  return latin1(bytes, start, end);
+}
+
+/**
+ * Tells whether a string can be sent as an `AUTH` token: 1 to
+ * {@link MAX_TOKEN_BYTES} printable ASCII characters, no blank.
+ *
+ * @example
+ * ```ts
+ * isValidToken('s3cr3t-Token_1'); // true
+ * isValidToken('two words'); // false
+ * ```
+ */
+export function isValidToken(token: string): boolean {
+  if (token.length === 0 || token.length > MAX_TOKEN_BYTES) return false;
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
 }
 
 /** An unsigned decimal integer in [0, 2^31 − 1], else -1. */
@@ -167,6 +207,12 @@ function parseLine(bytes: Uint8Array, start: number, end: number): Command | und
     case 4:
       if (verbIs(bytes, f0s, f0e, 'ping')) return args === 0 ? PING : badArgs('usage: PING');
       if (verbIs(bytes, f0s, f0e, 'quit')) return args === 0 ? QUIT : badArgs('usage: QUIT');
+      if (verbIs(bytes, f0s, f0e, 'auth')) {
+        // docs/SECURITY.md, "Tokens on TCP": AUTH <token>; the token is never echoed in a reply.
+        if (args !== 1) return badArgs('usage: AUTH <token>');
+        const token = tokenArg(bytes, f1s, f1e);
+        return token === undefined ? badArgs('invalid token') : { kind: 'auth', token };
+      }
       if (verbIs(bytes, f0s, f0e, 'list')) {
         if (args > 1) return badArgs('usage: LIST [<pattern>]');
         if (args === 0) return { kind: 'list', pattern: undefined };
@@ -360,6 +406,11 @@ export function encodeCommand(cmd: Command): string {
       return 'STATS\n';
     case 'quit':
       return 'QUIT\n';
+    case 'auth':
+      if (!isValidToken(cmd.token)) {
+        throw new RangeError(`a token must be 1 to ${MAX_TOKEN_BYTES} printable ASCII characters without blanks`);
+      }
+      return `AUTH ${cmd.token}\n`;
     case 'get':
       return `GET ${checkName(cmd.name)}\n`;
     case 'list':

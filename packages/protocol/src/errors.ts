@@ -19,6 +19,9 @@ export const ERROR_CODES = Object.freeze([
   'server-busy',
   'idle-timeout',
   'shutting-down',
+  'auth-required',
+  'auth-failed',
+  'forbidden',
 ] as const);
 
 /** One of {@link ERROR_CODES}. */

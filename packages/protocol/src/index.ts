@@ -49,7 +49,14 @@ export { IngestDecoder, type IngestDecoderOptions } from './ingest-decoder.js';
 export { mapMqttMessage, MQTT_MAP_DEFAULTS, type MqttMapOptions } from './mqtt.js';
 export { toSensorName } from './name-builder.js';
 export { IngestCollector } from './collector.js';
-export { CommandDecoder, encodeCommand, type Command, type CommandDecoderOptions } from './commands.js';
+export {
+  CommandDecoder,
+  encodeCommand,
+  isValidToken,
+  MAX_TOKEN_BYTES,
+  type Command,
+  type CommandDecoderOptions,
+} from './commands.js';
 export {
   encodePollReply,
   encodeVal,
