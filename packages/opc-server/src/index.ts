@@ -45,6 +45,7 @@ export {
   type SessionCloseReason,
 } from './session.js';
 export { WriteScheduler, type Flushable } from './write-scheduler.js';
+export { CommandTimes, COMMAND_TIME_BUCKETS, COMMAND_VERBS, sharesRun, type CommandVerb } from './command-times.js';
 export type { SensorSummary } from '@opc-lite/protocol';
 export {
   memoryStorageStats,

@@ -22,6 +22,7 @@ import {
   type RejectReason,
 } from '@opc-lite/protocol';
 import { BusyPoll } from './busy-poll.js';
+import { CommandTimes } from './command-times.js';
 import { RingHistory, type HistoryReader } from './history.js';
 import { Hub } from './hub.js';
 import {
@@ -133,6 +134,8 @@ export interface OpcServer extends EventEmitter<OpcServerEvents>, AsyncDisposabl
   readonly hub: Hub<Session>;
   /** What `RANGE` and resumed `SUB`s read: the durable store with `storage`, else the rings. */
   readonly history: HistoryReader;
+  /** How long TCP commands took to answer, by verb (`/metrics` reads it at scrape time). */
+  readonly commandTimes: CommandTimes;
   /**
    * Stores the readings of `payload` as a UDP datagram's are (same parser, limits, counters, `reject` events), for
    * other transports (an HTTP write, a TCP ingest stream). `payload` is one or more lines; the result counts them
@@ -204,6 +207,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   readonly store: SensorStore;
   readonly hub: Hub<Session>;
   readonly history: HistoryReader;
+  readonly commandTimes = new CommandTimes();
   readonly #options: ResolvedOptions;
   readonly #logger: Logger;
   readonly #counters = new Counters();
@@ -283,6 +287,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       hub: this.hub,
       limits: options,
       counters: this.#counters,
+      commandTimes: this.commandTimes,
       // RANGE and resumed SUBs read the durable store when there is one, else the in-memory rings.
       history: this.history,
       ...(storage && { beforeWrite: () => storage.commit() }),

@@ -48,6 +48,7 @@ import {
   type Command,
   type ErrorCode,
 } from '@opc-lite/protocol';
+import { sharesRun, type CommandTimes, type CommandVerb } from './command-times.js';
 import { RingHistory, type HistoryReader } from './history.js';
 import type { Hub, Subscriber } from './hub.js';
 import { DEFAULTS, MAX_TIMER_MS, silentLogger, type Logger } from './options.js';
@@ -113,6 +114,8 @@ export interface SessionContext {
   readonly hub: Hub<Session>;
   readonly limits?: Partial<SessionLimits>;
   readonly counters?: Counters;
+  /** Where command times go, by verb (default: not timed). */
+  readonly commandTimes?: CommandTimes;
   /** Where `RANGE` and resumed `SUB`s read the past (default: a {@link RingHistory} over the store's rings). */
   readonly history?: HistoryReader;
   /** The server's clock, Unix epoch ms, for the relative times of `RANGE` (default `Date.now`). */
@@ -180,6 +183,7 @@ export class Session implements Subscriber {
   readonly #store: SensorStore;
   readonly #hub: Hub<Session>;
   readonly #counters: Counters;
+  readonly #times: CommandTimes | undefined;
   readonly #limits: Readonly<SessionLimits>;
   readonly #stats: () => object;
   readonly #scheduler: WriteScheduler;
@@ -219,6 +223,7 @@ export class Session implements Subscriber {
     this.#store = context.store;
     this.#hub = context.hub;
     this.#counters = context.counters ?? new Counters();
+    this.#times = context.commandTimes;
     this.#limits = limitsOf(context);
     this.#scheduler = context.scheduler ?? new WriteScheduler();
     this.#clock = context.clock ?? turnClock;
@@ -379,10 +384,16 @@ export class Session implements Subscriber {
     // through and no 'drain' would come to resume us.
     const holdAt = Math.max(this.#limits.outboundBudgetBytes, this.#stream.writableHighWaterMark);
     const turnLimit = this.#limits.maxOutboundBytes;
+    // The timed run so far (src/command-times.ts): its verb, commands and start.
+    const times = this.#times;
+    let verb: CommandVerb | undefined;
+    let count = 0;
+    let since = 0;
     for (let i = start; i < commands.length; i++) {
       if (this.#closing) break;
       const turnFull = turnLimit > 0 && this.#scheduler.queuedBytes > turnLimit;
       if (turnFull || this.pendingBytes > holdAt) {
+        if (count > 0) times!.record(verb!, performance.now() - since, count);
         // Over the per-turn bound only: no write or 'drain' of its own may come, so the next pass resumes it.
         if (turnFull) this.#schedule();
         this.#held = commands;
@@ -393,8 +404,20 @@ export class Session implements Subscriber {
         }
         return;
       }
-      this.#handle(commands[i]!);
+      const command = commands[i]!;
+      if (times !== undefined) {
+        if (!sharesRun(command.kind, verb)) {
+          const now = performance.now();
+          if (count > 0) times.record(verb!, now - since, count);
+          verb = command.kind;
+          count = 0;
+          since = now;
+        }
+        count++;
+      }
+      this.#handle(command);
     }
+    if (count > 0) times!.record(verb!, performance.now() - since, count);
     this.#held = undefined;
     this.#heldIndex = 0;
     if (this.#closing) return;

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STAT_METRICS } from './metrics.js';
 import { Fixture } from './testing/fixture.js';
@@ -16,6 +17,24 @@ function promtool(text: string): { status: number | null; output: string } | und
 const hasPromtool = promtool('') !== undefined;
 if (!hasPromtool && process.env.CI === undefined) {
   console.warn('promtool is not installed: the /metrics lint test is skipped (apt-get install prometheus)');
+}
+
+/** Sends `commands` on one TCP connection and resolves once `lines` reply lines have come. */
+function tcp(port: number, commands: string, lines: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port }, () => socket.write(commands));
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      const got = text.split('\n').slice(0, -1);
+      if (got.length >= lines) {
+        socket.destroy();
+        resolve(got);
+      }
+    });
+    socket.on('error', reject);
+  });
 }
 
 /** The value of one sample line (`name{labels} value`) in an exposition. */
@@ -74,6 +93,25 @@ describe('GET /metrics (docs/HTTP.md)', () => {
     expect(count('method="GET",route="other",code="404"')).toBe(1);
   });
 
+  it('times TCP commands by verb in a histogram whose buckets add up to the commands answered', async () => {
+    const { base, server } = await fixture.start();
+    const address = server.address()!;
+    await tcp(address.port, 'PING\nPING\nLIST\nFOO\n', 4);
+    const text = (await fixture.request(`${base}/metrics`)).text;
+    expect(text).toContain('# TYPE opc_tcp_command_duration_seconds histogram');
+    const count = (verb: string): number | undefined =>
+      sample(text, `opc_tcp_command_duration_seconds_count{verb="${verb}"}`);
+    expect([count('ping'), count('list'), count('invalid'), count('range')]).toEqual([2, 1, 1, undefined]);
+    const buckets = text
+      .split('\n')
+      .filter((l) => l.startsWith('opc_tcp_command_duration_seconds_bucket{') && l.includes('verb="ping"'))
+      .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
+    expect(buckets).toHaveLength(19);
+    expect(buckets.at(-1)).toBe(2); // +Inf holds every command
+    expect(buckets.every((n, i) => i === 0 || n >= buckets[i - 1]!)).toBe(true); // cumulative
+    expect(sample(text, 'opc_tcp_command_duration_seconds_sum{verb="ping"}')).toBeGreaterThan(0);
+  });
+
   it('exports the latest value of the sensors matching metricsSensors, at most metricsSensorsMax', async () => {
     let now = 1_000_000;
     const { base, udpPort, server } = await fixture.start({
@@ -108,8 +146,10 @@ describe('GET /metrics (docs/HTTP.md)', () => {
       await fixture.udp(udpPort, 'ramp 1\nbad line here x y');
       await expect.poll(() => server.store.size).toBe(1);
       await fixture.request(`${base}/api/sensors`);
+      await tcp(server.address()!.port, 'n\nPING\n', 2);
       const text = (await fixture.request(`${base}/metrics`)).text;
       expect(text).toContain('process_cpu_user_seconds_total');
+      expect(text).toContain('opc_tcp_command_duration_seconds_bucket{le="+Inf",verb="ping"} 1');
       expect(text).toContain('opc_sensor_value{sensor="ramp"} 1');
       const check = promtool(text);
       expect(check, 'promtool is required on CI (apt-get install prometheus)').toBeDefined();

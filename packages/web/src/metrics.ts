@@ -5,11 +5,18 @@
  * How it works: a scrape takes one `server.stats()` snapshot, and each metric's `collect` reads its key from it,
  * converted to base units (ms → seconds) and named by Prometheus' conventions: an `opc_` prefix, `_total` on
  * counters, `_bytes` and `_seconds` for the units. The eight `rejected_<reason>` keys are one counter with a
- * `reason` label. With `metricsSensors`, a hub subscriber notes when each matching sensor last had a reading; a
+ * `reason` label. The TCP command histogram is the server's own bucket counters (`server.commandTimes`), made
+ * cumulative at scrape time. With `metricsSensors`, a hub subscriber notes when each matching sensor last had a reading; a
  * scrape exports the latest value of those heard from within `metricsSensorsStaleMs`, at most
  * `metricsSensorsMax` of them, and forgets the rest.
  */
-import type { Hub, OpcServer, OpcServerStats, Subscriber } from '@opc-lite/opc-server';
+import {
+  COMMAND_TIME_BUCKETS,
+  type Hub,
+  type OpcServer,
+  type OpcServerStats,
+  type Subscriber,
+} from '@opc-lite/opc-server';
 import { REJECT_REASONS } from '@opc-lite/protocol';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ResolvedWebOptions } from './options.js';
@@ -208,6 +215,7 @@ export class WebMetrics {
       () => streams.counters.dropped,
     );
     counter('opc_http_stream_readings_total', 'Readings written to streams.', () => streams.counters.readingsSent);
+    registerCommandHistogram(this.registry, server);
     this.#duration = new Histogram({
       name: 'opc_http_request_duration_seconds',
       help: 'HTTP requests by route, method and status code: time to the end of the response (streams excluded).',
@@ -291,6 +299,42 @@ export class WebMetrics {
     }
     watch.limited = limited;
   }
+}
+
+const COMMAND_HISTOGRAM = 'opc_tcp_command_duration_seconds';
+
+/**
+ * `opc_tcp_command_duration_seconds{verb}`: a histogram whose counts the server keeps (prom-client's `Histogram`
+ * takes observations one by one and cannot be given counts), so it is a metric of its own shape, read by the
+ * registry as prom-client's own histograms are.
+ */
+function registerCommandHistogram(registry: Registry, server: OpcServer): void {
+  const help = 'TCP commands by verb: time to build the answer (queueing it included, sending it not).';
+  const bounds = COMMAND_TIME_BUCKETS.map(String);
+  const values = (): { metricName: string; labels: Record<string, string>; value: number }[] => {
+    const out: { metricName: string; labels: Record<string, string>; value: number }[] = [];
+    server.commandTimes.forEach((verb, counts, sumSeconds) => {
+      let total = 0;
+      for (let b = 0; b < counts.length; b++) {
+        total += counts[b]!;
+        const le = b < bounds.length ? bounds[b]! : '+Inf';
+        out.push({ metricName: `${COMMAND_HISTOGRAM}_bucket`, labels: { le, verb }, value: total });
+      }
+      out.push({ metricName: `${COMMAND_HISTOGRAM}_sum`, labels: { verb }, value: sumSeconds });
+      out.push({ metricName: `${COMMAND_HISTOGRAM}_count`, labels: { verb }, value: total });
+    });
+    return out;
+  };
+  const metric = {
+    name: COMMAND_HISTOGRAM,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get: () =>
+      Promise.resolve({ name: COMMAND_HISTOGRAM, help, type: 'histogram', values: values(), aggregator: 'sum' }),
+    reset: () => undefined,
+  };
+  registry.registerMetric(metric as unknown as Histogram);
 }
 
 /** Notes when each sensor matching the `metricsSensors` pattern last had a reading. */
