@@ -209,7 +209,9 @@ describe('opc-server CLI', () => {
 
   it('serves the page, the HTTP API and /metrics on --http-port, logs the URL, and stops serving on SIGTERM', async () => {
     const httpPort = await freePort();
-    const { cli, port } = await startServer(['--stats-interval-ms', '0', '--http-port', String(httpPort)]);
+    const { cli, port } = await startServer([
+      ...['--stats-interval-ms', '0', '--http-port', String(httpPort), '--metrics-sensors', 'ramp'],
+    ]);
     const url = `http://127.0.0.1:${httpPort}/`;
     // The URL line comes after the start line, maybe in a later chunk of stderr.
     await vi.waitFor(
@@ -229,7 +231,9 @@ describe('opc-server CLI', () => {
     } finally {
       udp.close();
     }
-    expect(await (await fetch(`${url}metrics`)).text()).toMatch(/^opc_readings_accepted_total 1$/m);
+    const metrics = await (await fetch(`${url}metrics`)).text();
+    expect(metrics).toMatch(/^opc_readings_accepted_total 1$/m);
+    expect(metrics).toMatch(/^opc_sensor_value\{sensor="ramp"\} 0\.5$/m);
     cli.child.kill('SIGTERM');
     expect(await cli.exit).toBe(0);
     await expect(fetch(url)).rejects.toThrow();

@@ -110,7 +110,12 @@ async function main(): Promise<void> {
     const address = await server.listen();
     // The page, the HTTP API and /metrics on the same host; a port that cannot be had fails the start, as UDP/TCP's.
     if (command.httpPort > 0)
-      web = await startWebServer(server, { host: address.host, port: command.httpPort, logger: log });
+      web = await startWebServer(server, {
+        host: address.host,
+        port: command.httpPort,
+        logger: log,
+        ...(command.metricsSensors !== undefined && { metricsSensors: command.metricsSensors }),
+      });
     log.info(
       {
         udp: `${address.host}:${address.udpPort}`,

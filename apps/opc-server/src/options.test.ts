@@ -120,6 +120,22 @@ describe('parseCli: HTTP', () => {
       /^OPC_HTTP_PORT must be a whole number \(got 'web'\)$/,
     );
   });
+
+  it('exports sensor values in /metrics only with --metrics-sensors or OPC_METRICS_SENSORS', () => {
+    expect(run([])).not.toHaveProperty('metricsSensors');
+    expect(run(['--metrics-sensors', 'plant1/*']).metricsSensors).toBe('plant1/*');
+    expect(run([], { OPC_METRICS_SENSORS: '*' }).metricsSensors).toBe('*');
+    expect(run(['--metrics-sensors', 'a'], { OPC_METRICS_SENSORS: 'b' }).metricsSensors).toBe('a');
+  });
+
+  it('refuses a --metrics-sensors that is no pattern, or with HTTP off', () => {
+    expect(() => parseCli(['--metrics-sensors', 'a b'], {})).toThrow(
+      /^--metrics-sensors must be a sensor pattern such as plant1\/\* .*; got 'a b'$/,
+    );
+    expect(() => parseCli(['--http-port', '0'], { OPC_METRICS_SENSORS: '*' })).toThrow(
+      /^OPC_METRICS_SENSORS is a \/metrics setting; it does nothing with --http-port 0$/,
+    );
+  });
 });
 
 describe('parseCli: storage', () => {
@@ -217,5 +233,8 @@ describe('helpText', () => {
     expect(text).toMatch(/--history <n> +readings kept per sensor \(default 1000; env OPC_HISTORY\)/);
     expect(text).toMatch(/--max-history-reply <n> .*\(default as --history; env OPC_MAX_HISTORY_REPLY\)/);
     expect(text).toMatch(/--http-port <n> +HTTP port, .*\(default 7331; 0 = off; env OPC_HTTP_PORT\)/);
+    expect(text).toMatch(
+      /--metrics-sensors <pattern> +in \/metrics, .* at most 1000 \(default none; env OPC_METRICS_SENSORS\)/,
+    );
   });
 });

@@ -11,6 +11,7 @@ import {
   type OpcServerOptions,
   type StorageOptions,
 } from '@opc-lite/opc-server';
+import { resolveWebOptions, WEB_DEFAULTS } from '@opc-lite/web';
 import { suggestOption } from './suggest.js';
 
 /** A user mistake on the command line: printed as one line, exit code 2. */
@@ -126,6 +127,8 @@ export type CliCommand =
       readonly statsIntervalMs: number;
       /** The HTTP port of the page, the HTTP API and /metrics (`@opc-lite/web`), on the same host; 0 = off. */
       readonly httpPort: number;
+      /** `/metrics` exports the latest value of the sensors matching this pattern (docs/HTTP.md, "GET /metrics"). */
+      readonly metricsSensors?: string;
       readonly logLevel: LogLevel;
       /** `undefined`: pretty when stderr is a terminal, JSON otherwise. */
       readonly logFormat: LogFormat | undefined;
@@ -255,6 +258,7 @@ export function parseCli(
     port: { type: 'string', short: 'p' },
     host: { type: 'string', short: 'H' },
     'http-port': { type: 'string' },
+    'metrics-sensors': { type: 'string' },
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
     'data-dir': { type: 'string' },
@@ -304,6 +308,7 @@ export function parseCli(
 
   const httpSource = pick('http-port', 'OPC_HTTP_PORT');
   const httpPort = httpSource ? parsePort(httpSource.text, httpSource.what) : DEFAULT_HTTP_PORT;
+  const metricsSensors = parseMetricsSensors(pick('metrics-sensors', 'OPC_METRICS_SENSORS'), httpPort);
 
   const server: Record<string, number | string | StorageOptions> = { port, host };
   let statsIntervalMs = DEFAULT_STATS_INTERVAL_MS;
@@ -340,9 +345,25 @@ export function parseCli(
     server: server as unknown as OpcServerOptions & { port: number; host: string },
     statsIntervalMs,
     httpPort,
+    ...(metricsSensors !== undefined && { metricsSensors }),
     logLevel,
     logFormat,
   };
+}
+
+/** `--metrics-sensors <pattern>`: a sensor pattern, and HTTP on (it is a `/metrics` setting). */
+function parseMetricsSensors(source: { text: string; what: string } | undefined, httpPort: number): string | undefined {
+  if (source === undefined) return undefined;
+  if (httpPort === 0) throw new UsageError(`${source.what} is a /metrics setting; it does nothing with --http-port 0`);
+  try {
+    resolveWebOptions({ metricsSensors: source.text });
+  } catch (err) {
+    throw new UsageError(
+      `${source.what} must be a sensor pattern such as plant1/* (docs/PROTOCOL.md, "Readings, names and numbers"); got '${source.text}'`,
+      { cause: err },
+    );
+  }
+  return source.text;
 }
 
 type Pick = (flag: string, envName: string) => { text: string; what: string } | undefined;
@@ -425,6 +446,10 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     [
       '--http-port <n>',
       `HTTP port, on the same host, of the page, the HTTP API and /metrics (default ${DEFAULT_HTTP_PORT}; 0 = off; env OPC_HTTP_PORT)`,
+    ],
+    [
+      '--metrics-sensors <pattern>',
+      `in /metrics, the latest value of each sensor matching the pattern heard from in the last ${WEB_DEFAULTS.metricsSensorsStaleMs / 60_000} min, at most ${WEB_DEFAULTS.metricsSensorsMax} (default none; env OPC_METRICS_SENSORS)`,
     ],
   ];
   for (const f of NUMERIC_FLAGS) {

@@ -7,7 +7,7 @@
  */
 export { createWebHandler, type WebHandler, type SensorInfo } from './handler.js';
 export { startWebServer, DEFAULT_HTTP_PORT, type WebServer, type WebServerOptions } from './web-server.js';
-export { WEB_DEFAULTS, type WebOptions, type WebLimits, type WebLogger } from './options.js';
+export { WEB_DEFAULTS, resolveWebOptions, type WebOptions, type WebLimits, type WebLogger } from './options.js';
 export { HttpError, WebError, type HttpErrorCode } from './errors.js';
 export { parseEventId } from './stream.js';
 export { STAT_METRICS, type StatMetric } from './metrics.js';
