@@ -231,8 +231,9 @@ export class RingHistory implements HistoryReader {
       }
       count++;
       sum += value;
-      if (value < min) min = value;
-      if (value > max) max = value;
+      // Math.min and Math.max, as the chunk summaries: -0 is below 0, whichever comes first.
+      min = Math.min(min, value);
+      max = Math.max(max, value);
       last = value;
     }
     if (count > 0) flush();

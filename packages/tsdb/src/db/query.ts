@@ -312,8 +312,8 @@ class BucketColumns {
   ): void {
     this.count[i] = (this.count[i] as number) + n;
     this.sum[i] = (this.sum[i] as number) + sum;
-    if (min < (this.min[i] as number)) this.min[i] = min;
-    if (max > (this.max[i] as number)) this.max[i] = max;
+    this.min[i] = Math.min(this.min[i] as number, min);
+    this.max[i] = Math.max(this.max[i] as number, max);
     const ft = this.firstTs[i] as number;
     if (firstTs < ft || (firstTs === ft && firstSeq < (this.firstSeq[i] as number))) {
       this.firstTs[i] = firstTs;
@@ -342,8 +342,9 @@ function foldRun(ts: Float64Array, values: Float64Array, k: number, count: numbe
     if ((ts[k] as number) >= end) break;
     const v = values[k] as number;
     sum += v;
-    if (v < min) min = v;
-    if (v > max) max = v;
+    // Math.min and Math.max, as the chunk summaries: -0 is below 0, whichever comes first.
+    min = Math.min(min, v);
+    max = Math.max(max, v);
   }
   runTotals[0] = sum;
   runTotals[1] = min;

@@ -144,9 +144,9 @@ export function diffReadings(actual: readonly Reading[], expected: readonly Read
 }
 
 /**
- * Whether the buckets agree: counts, starts, first and last exactly, min and
- * max as numbers (0 and -0 alike: which one a tie keeps is unspecified), the
- * mean to a rounding error (sums are added in a different order).
+ * Whether the buckets agree: counts, starts, first, last, min and max exactly
+ * (-0 is below 0, as for Math.min and Math.max), the mean to a rounding error
+ * (sums are added in a different order).
  */
 export function diffBuckets(actual: readonly Bucket[], expected: readonly Bucket[]): string | undefined {
   if (actual.length !== expected.length) return `${actual.length} buckets, expected ${expected.length}`;
@@ -157,8 +157,8 @@ export function diffBuckets(actual: readonly Bucket[], expected: readonly Bucket
     if (
       a.startMs !== e.startMs ||
       a.count !== e.count ||
-      a.min !== e.min ||
-      a.max !== e.max ||
+      !Object.is(a.min, e.min) ||
+      !Object.is(a.max, e.max) ||
       !meanOk ||
       !Object.is(a.first, e.first) ||
       !Object.is(a.last, e.last)
