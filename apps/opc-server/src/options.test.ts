@@ -154,7 +154,7 @@ describe('parseCli: storage', () => {
   });
 
   it('maps every storage flag and its environment variable', () => {
-    const argv = ['--fsync', 'always', '--fsync-interval-ms', '250', '--retention', '1d12h'];
+    const argv = ['--fsync', 'always', '--fsync-interval-ms', '250', '--write-delay-ms', '0', '--retention', '1d12h'];
     const tuning = ['--wal-segment-bytes', '1MiB', '--checkpoint-wal-bytes', '4096'];
     const flags = run([...argv, '--max-disk-bytes', '512MiB', '--recovery', 'strict', ...tuning]).server.storage;
     expect(flags).toEqual({
@@ -163,6 +163,7 @@ describe('parseCli: storage', () => {
       dir: '/srv/lab/opc-data',
       fsync: 'always',
       fsyncIntervalMs: 250,
+      writeDelayMs: 0,
       retentionMs: 36 * 3_600_000,
       maxDiskBytes: 512 * 1024 * 1024,
       recovery: 'strict',
@@ -170,6 +171,7 @@ describe('parseCli: storage', () => {
     const env = {
       OPC_FSYNC: 'off',
       OPC_FSYNC_INTERVAL_MS: '9',
+      OPC_WRITE_DELAY_MS: '20',
       OPC_RETENTION: '0',
       OPC_MAX_DISK_BYTES: '1000',
       OPC_RECOVERY: 'repair',
@@ -178,6 +180,7 @@ describe('parseCli: storage', () => {
       dir: '/srv/lab/opc-data',
       fsync: 'off',
       fsyncIntervalMs: 9,
+      writeDelayMs: 20,
       retentionMs: 0,
       maxDiskBytes: 1000,
       recovery: 'repair',
@@ -211,6 +214,8 @@ describe('parseCli: storage', () => {
     [['--data-dir', ' '], /^--data-dir must not be empty$/],
     [['--wal-segment-bytes', '1000'], /^--wal-segment-bytes must be between 4096 and 2147483647 bytes \(got 1000\)$/],
     [['--memory', '--checkpoint-wal-bytes', '1MiB'], /^--checkpoint-wal-bytes needs a data directory/],
+    [['--write-delay-ms', '1001'], /^--write-delay-ms must be between 0 and 1000 \(got 1001\)$/],
+    [['--memory', '--write-delay-ms', '0'], /^--write-delay-ms needs a data directory/],
   ])('rejects %j with a one-line usage error', (argv, message) => {
     expect(() => parseCli(argv, {}, CWD)).toThrow(UsageError);
     expect(() => parseCli(argv, {}, CWD)).toThrow(message);

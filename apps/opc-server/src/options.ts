@@ -265,6 +265,7 @@ export function parseCli(
     memory: { type: 'boolean' },
     fsync: { type: 'string' },
     'fsync-interval-ms': { type: 'string' },
+    'write-delay-ms': { type: 'string' },
     retention: { type: 'string' },
     'max-disk-bytes': { type: 'string' },
     recovery: { type: 'string' },
@@ -386,6 +387,7 @@ function parseStorage(
   const dirSource = pick('data-dir', 'OPC_DATA_DIR');
   const fsync = pick('fsync', 'OPC_FSYNC');
   const interval = pick('fsync-interval-ms', 'OPC_FSYNC_INTERVAL_MS');
+  const writeDelay = pick('write-delay-ms', 'OPC_WRITE_DELAY_MS');
   const retention = pick('retention', 'OPC_RETENTION');
   const maxDisk = pick('max-disk-bytes', 'OPC_MAX_DISK_BYTES');
   const recovery = pick('recovery', 'OPC_RECOVERY');
@@ -393,7 +395,7 @@ function parseStorage(
   const checkpoint = pick('checkpoint-wal-bytes', 'OPC_CHECKPOINT_WAL_BYTES');
   if (memory) {
     // A flag that cannot take effect is a mistake to point out, not to ignore.
-    const idle = [dirSource, fsync, interval, retention, maxDisk, recovery, segment, checkpoint].find(
+    const idle = [dirSource, fsync, interval, writeDelay, retention, maxDisk, recovery, segment, checkpoint].find(
       (s) => s !== undefined,
     );
     if (idle !== undefined) throw new UsageError(`${idle.what} needs a data directory; it does nothing with --memory`);
@@ -411,6 +413,10 @@ function parseStorage(
   if (interval !== undefined) {
     const { min, max } = STORAGE_INTEGER_RULES.fsyncIntervalMs;
     out.fsyncIntervalMs = parseInteger(interval.text, interval.what, min, max);
+  }
+  if (writeDelay !== undefined) {
+    const { min, max } = STORAGE_INTEGER_RULES.writeDelayMs;
+    out.writeDelayMs = parseInteger(writeDelay.text, writeDelay.what, min, max);
   }
   if (retention !== undefined) out.retentionMs = parseDuration(retention.text, retention.what);
   if (maxDisk !== undefined) out.maxDiskBytes = parseBytes(maxDisk.text, maxDisk.what);
@@ -475,6 +481,10 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     [
       '--fsync-interval-ms <n>',
       `with --fsync interval, how often (default ${STORAGE_DEFAULTS.fsyncIntervalMs}; env OPC_FSYNC_INTERVAL_MS)`,
+    ],
+    [
+      '--write-delay-ms <n>',
+      `how long readings no client was shown may wait before the log write (default ${STORAGE_DEFAULTS.writeDelayMs}; 0 = every turn; env OPC_WRITE_DELAY_MS)`,
     ],
     [
       '--retention <time>',

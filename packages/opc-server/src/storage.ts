@@ -5,10 +5,13 @@
  *
  * How it works: the sensor store calls {@link Storage.onReading} after each
  * reading it stores, which appends it to the tsdb (buffered, no I/O). Before
- * any session hands output to its socket, and once per turn in any case,
- * {@link Storage.commit} writes the turn's records to the log with one
- * write, so a reading is in the log (and, with `fsync: 'always'`, on the
- * disk) before any client can be shown it. A sensor's loss state is saved as
+ * any session hands output to its socket, {@link Storage.commit} writes what
+ * is buffered to the log with one write, so a reading is in the log (and,
+ * with `fsync: 'always'`, on the disk) before any client can be shown it.
+ * Readings nobody is shown yet are written `writeDelayMs` after the first of
+ * them arrived (or at the end of the turn once `MAX_UNWRITTEN` are waiting):
+ * under a flat-out load of one reading per datagram that is one write per
+ * few thousand readings instead of one per turn of a few dozen. A sensor's loss state is saved as
  * the series' metadata whenever it changes in a way counting cannot replay
  * (`SensorStoreOptions.onLossState`), in the same write as the readings.
  *
@@ -33,7 +36,16 @@ import type { Sensor, SensorStore } from './store.js';
  * const server = createOpcServer({ storage: { dir: './opc-data', fsync: 'always' } });
  * ```
  */
-export type StorageOptions = Omit<TsdbOptions, 'logger' | 'now'>;
+export interface StorageOptions extends Omit<TsdbOptions, 'logger' | 'now'> {
+  /**
+   * How long readings no client has been shown may wait in memory before they
+   * are written to the log, in ms (default 5; 0 = at the end of every turn).
+   * Output never waits: the log is written before any reply or push goes out.
+   * What a process crash can take of readings never shown, and what a power
+   * loss can take on top of `fsync`'s own window.
+   */
+  writeDelayMs?: number;
+}
 
 /**
  * The defaults of the storage options (those of `@opc-lite/tsdb`), frozen.
@@ -44,7 +56,13 @@ export type StorageOptions = Omit<TsdbOptions, 'logger' | 'now'>;
  * STORAGE_DEFAULTS.retentionMs; // 2592000000 (30 days)
  * ```
  */
-export const STORAGE_DEFAULTS = DEFAULTS;
+export const STORAGE_DEFAULTS = Object.freeze({ ...DEFAULTS, writeDelayMs: 5 });
+
+/** The series that holds the replication mark; its name holds a space, which no sensor name can. */
+const REPLICATION_SERIES = 'opc-lite replication';
+
+/** Readings waiting for the log after which they are written at the end of the turn, whatever `writeDelayMs`. */
+export const MAX_UNWRITTEN = 50_000;
 
 /**
  * The ranges of the numeric storage options a command line sets.
@@ -56,6 +74,7 @@ export const STORAGE_DEFAULTS = DEFAULTS;
  */
 export const STORAGE_INTEGER_RULES = Object.freeze({
   fsyncIntervalMs: Object.freeze({ min: 1, max: 2 ** 31 - 1 }),
+  writeDelayMs: Object.freeze({ min: 0, max: 1000 }),
   retentionMs: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   maxDiskBytes: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   walSegmentBytes: Object.freeze({ min: 4096, max: 2 ** 31 - 1 }),
@@ -121,14 +140,19 @@ export class Storage implements HistoryReader {
   readonly #lossDirty: Sensor[] = [];
   readonly #lossMarked = new Set<number>();
   readonly #ring = new RingHistory();
+  readonly #writeDelayMs: number;
   #dirty = false;
-  #commitScheduled = false;
+  /** Readings appended since the last commit. */
+  #unwritten = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #turnScheduled = false;
   #closed = false;
   #unstorableLogged = false;
 
-  private constructor(db: Tsdb, logger: Logger) {
+  private constructor(db: Tsdb, logger: Logger, writeDelayMs: number) {
     this.db = db;
     this.#logger = logger;
+    this.#writeDelayMs = writeDelayMs;
   }
 
   /**
@@ -140,6 +164,13 @@ export class Storage implements HistoryReader {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`storage must be an object (got ${options === null ? 'null' : typeof options})`);
     }
+    const { writeDelayMs = STORAGE_DEFAULTS.writeDelayMs, ...tsdbOptions } = options;
+    const rule = STORAGE_INTEGER_RULES.writeDelayMs;
+    if (!Number.isInteger(writeDelayMs) || writeDelayMs < rule.min || writeDelayMs > rule.max) {
+      throw new RangeError(
+        `storage.writeDelayMs must be an integer from ${rule.min} to ${rule.max} (got ${String(writeDelayMs)})`,
+      );
+    }
     let db: Tsdb;
     try {
       // The store's own start line is detail for the server's log: the server reports recovery in its words.
@@ -149,12 +180,12 @@ export class Storage implements HistoryReader {
         warn: (obj, msg) => logger.warn(obj, msg),
         error: (obj, msg) => logger.error(obj, msg),
       };
-      db = openTsdb({ ...options, logger: quiet, now });
+      db = openTsdb({ ...tsdbOptions, logger: quiet, now });
     } catch (err) {
       if (err instanceof TsdbError) throw new OpcServerError(err.code, err.message, { cause: err });
       throw err;
     }
-    return new Storage(db, logger);
+    return new Storage(db, logger, writeDelayMs);
   }
 
   /**
@@ -165,6 +196,7 @@ export class Storage implements HistoryReader {
   restore(store: SensorStore): void {
     const capacity = store.historyCapacity;
     for (const info of this.db.series()) {
+      if (info.name === REPLICATION_SERIES) continue; // not a sensor: see replicationMark()
       const sensor = store.restore(info.name);
       const id = info.id;
       this.#seriesOf[sensor.id] = id;
@@ -228,6 +260,10 @@ export class Storage implements HistoryReader {
       return;
     }
     this.db.append(id, sensor.seq, ts, value);
+    if (++this.#unwritten >= MAX_UNWRITTEN && !this.#turnScheduled) {
+      this.#turnScheduled = true;
+      setImmediate(this.#onTurn);
+    }
     this.#touch();
   }
 
@@ -241,14 +277,22 @@ export class Storage implements HistoryReader {
 
   #touch(): void {
     this.#dirty = true;
-    if (!this.#commitScheduled) {
-      this.#commitScheduled = true;
+    if (this.#timer !== undefined || this.#turnScheduled) return;
+    if (this.#writeDelayMs === 0) {
+      this.#turnScheduled = true;
       setImmediate(this.#onTurn);
+    } else {
+      this.#timer = setTimeout(this.#onTimer, this.#writeDelayMs);
     }
   }
 
   readonly #onTurn = (): void => {
-    this.#commitScheduled = false;
+    this.#turnScheduled = false;
+    this.commit();
+  };
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
     this.commit();
   };
 
@@ -256,6 +300,7 @@ export class Storage implements HistoryReader {
   commit(): void {
     if (!this.#dirty || this.#closed) return;
     this.#dirty = false;
+    this.#unwritten = 0;
     const dirty = this.#lossDirty;
     for (let i = 0; i < dirty.length; i++) {
       const sensor = dirty[i]!;
@@ -272,6 +317,8 @@ export class Storage implements HistoryReader {
     if (this.#closed) return;
     this.commit();
     this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.db.close();
   }
 
@@ -296,6 +343,26 @@ export class Storage implements HistoryReader {
       storage_retention_deleted_files: s.retentionDeletedFiles,
       storage_retention_deleted_readings: s.retentionDeletedReadings,
     };
+  }
+
+  // ---- Replication (docs/CLUSTER.md, "Restart and catch-up"): the last applied log seq, kept with its readings ----
+
+  /**
+   * The log seq of the last replicated batch this store kept (0 for none). Given `logSeq` (above it), first records
+   * it: appended as a reading of a series no sensor can be named (it holds a space), after the batch's readings, and
+   * committed with them in one log record, so that after any crash the store holds the batch and its seq, or
+   * neither. A batch must be at most a few thousand readings to fit one record (`@opc-lite/tsdb` cuts its
+   * buffered readings into records of about 1 MiB).
+   */
+  replicationMark(logSeq?: number): number {
+    let id = this.db.seriesId(REPLICATION_SERIES);
+    if (logSeq !== undefined && !this.#closed) {
+      id ??= this.db.createSeries(REPLICATION_SERIES);
+      this.db.append(id, logSeq, Date.now(), logSeq);
+      this.#dirty = true;
+      this.commit();
+    }
+    return id === undefined ? 0 : (this.db.seriesInfo(id)?.lastSeq ?? 0);
   }
 
   // ---- HistoryReader: RANGE and resumed SUBs read the whole retained history ----
