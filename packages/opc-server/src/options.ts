@@ -3,6 +3,7 @@
  * and their validation (PROTOCOL.md "Limits": all configurable, with documented
  * defaults").
  */
+import { Authenticator } from './auth/authenticator.js';
 import type { StorageOptions } from './storage.js';
 
 /**
@@ -89,6 +90,11 @@ export interface OpcServerOptions {
    * writes no file. The store is opened, and its sensors restored, by `createOpcServer`.
    */
   storage?: StorageOptions;
+  /**
+   * Check tokens and rights on TCP (docs/SECURITY.md): clients send `AUTH <token>`, and each command needs its
+   * right. Without it every client may do everything.
+   */
+  auth?: Authenticator;
 }
 
 /**
@@ -99,7 +105,7 @@ export interface OpcServerOptions {
  * const limits: OpcServerLimits = { ...DEFAULTS, port: 0 };
  * ```
  */
-export type OpcServerLimits = Required<Omit<OpcServerOptions, 'logger' | 'signal' | 'now' | 'storage'>>;
+export type OpcServerLimits = Required<Omit<OpcServerOptions, 'logger' | 'signal' | 'now' | 'storage' | 'auth'>>;
 
 /**
  * The default of every option (frozen).
@@ -152,6 +158,7 @@ export interface ResolvedOptions extends OpcServerLimits {
   signal: AbortSignal | undefined;
   now: () => number;
   storage: StorageOptions | undefined;
+  auth: Authenticator | undefined;
 }
 
 /**
@@ -203,7 +210,7 @@ export const INTEGER_RULES: Readonly<Record<Exclude<keyof OpcServerLimits, 'host
   maxRangeReply: { min: 1, max: 2 ** 31 - 1 },
 });
 
-const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'logger', 'signal', 'now', 'storage']);
+const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'logger', 'signal', 'now', 'storage', 'auth']);
 
 /**
  * Checks options and fills in defaults. Throws a TypeError (wrong type,
@@ -272,6 +279,10 @@ export function resolveOptions(options: OpcServerOptions = {}): ResolvedOptions 
     }
   }
   out.storage = storage;
+  if (given.auth !== undefined && !(given.auth instanceof Authenticator)) {
+    throw new TypeError('auth must be an Authenticator (see docs/SECURITY.md)');
+  }
+  out.auth = given.auth;
   return out as unknown as ResolvedOptions;
 }
 

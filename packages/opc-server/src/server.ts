@@ -287,6 +287,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       hub: this.hub,
       limits: options,
       counters: this.#counters,
+      ...(options.auth && { auth: options.auth }),
       commandTimes: this.commandTimes,
       // RANGE and resumed SUBs read the durable store when there is one, else the in-memory rings.
       history: this.history,
@@ -615,7 +616,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     const loss = this.store.loss;
     let outboundBytes = 0;
     for (const session of this.#sessions) outboundBytes += session.pendingBytes;
-    return buildStats(this.#counters, {
+    const stats = buildStats(this.#counters, {
       uptimeMs: Math.round(performance.now() - this.#createdAt),
       sensors: this.store.size,
       sensorsMax: this.store.maxSensors,
@@ -629,6 +630,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       historyCapacity: this.store.historyCapacity,
       storage: this.#storage?.stats() ?? memoryStorageStats(),
     });
+    // The auth_* keys only when tokens are checked (docs/SECURITY.md, "Counters").
+    return this.#options.auth === undefined ? stats : Object.assign(stats, this.#options.auth.stats());
   }
 }
 

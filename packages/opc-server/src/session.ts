@@ -48,6 +48,7 @@ import {
   type Command,
   type ErrorCode,
 } from '@opc-lite/protocol';
+import type { Authenticator, AuthSession } from './auth/authenticator.js';
 import { sharesRun, type CommandTimes, type CommandVerb } from './command-times.js';
 import { RingHistory, type HistoryReader } from './history.js';
 import type { Hub, Subscriber } from './hub.js';
@@ -75,6 +76,7 @@ export type SessionCloseReason =
   | 'slow-consumer'
   | 'idle-timeout'
   | 'shutting-down'
+  | 'auth-failed'
   | 'destroyed';
 
 /**
@@ -114,6 +116,8 @@ export interface SessionContext {
   readonly hub: Hub<Session>;
   readonly limits?: Partial<SessionLimits>;
   readonly counters?: Counters;
+  /** Tokens and rights (docs/SECURITY.md); without it every client may do everything. */
+  readonly auth?: Authenticator;
   /** Where command times go, by verb (default: not timed). */
   readonly commandTimes?: CommandTimes;
   /** Where `RANGE` and resumed `SUB`s read the past (default: a {@link RingHistory} over the store's rings). */
@@ -193,6 +197,10 @@ export class Session implements Subscriber {
   readonly #clock: { now(): number };
   readonly #history: HistoryReader;
   readonly #now: () => number;
+  /** This connection's identity and rights, when the server checks tokens. */
+  readonly #auth: AuthSession | undefined;
+  /** An `AUTH` is being checked: the commands after it wait (docs/SECURITY.md, "Tokens on TCP"). */
+  #authWait = false;
   /** Resume points from `AFTER`, by sensor name, until a `SUB` uses them (docs/PROTOCOL.md, "Resume: AFTER"). */
   #resume: Map<string, number> | undefined;
 
@@ -232,6 +240,10 @@ export class Session implements Subscriber {
     this.#logger = context.logger ?? silentLogger;
     this.#stats = context.stats ?? (() => this.#defaultStats());
     this.#decoder = new CommandDecoder({ maxLineBytes: this.#limits.maxLineBytes });
+    this.#auth = context.auth?.open(
+      () => this.remote,
+      (detail) => this.#closeWith('auth-failed', detail, 'auth-failed'),
+    );
     this.#counters.clients++;
     this.#counters.clientsTotal++;
 
@@ -281,6 +293,7 @@ export class Session implements Subscriber {
    */
   push(line: string): boolean {
     if (this.#closing) return false;
+    if (this.#auth !== undefined && !this.#auth.canReadPub(line)) return false; // docs/SECURITY.md, "Rights"
     const streamBytes = this.#stream.writableLength;
     if (streamBytes + this.#pending.length + line.length > this.#limits.outboundBudgetBytes) {
       this.dropped++;
@@ -363,6 +376,12 @@ export class Session implements Subscriber {
     if (commands.length === 0) return;
     // A field write rather than a timer refresh on every read: the idle timer looks at it when it fires.
     this.#lastCommandAt = this.#clock.now();
+    if (this.#held !== undefined) {
+      // Commands still wait (an AUTH being checked, output over budget): these go behind them, in order.
+      this.#held = this.#held.slice(this.#heldIndex).concat(commands);
+      this.#heldIndex = 0;
+      return;
+    }
     this.#run(commands, 0);
   }
 
@@ -392,7 +411,7 @@ export class Session implements Subscriber {
     for (let i = start; i < commands.length; i++) {
       if (this.#closing) break;
       const turnFull = turnLimit > 0 && this.#scheduler.queuedBytes > turnLimit;
-      if (turnFull || this.pendingBytes > holdAt) {
+      if (turnFull || this.#authWait || this.pendingBytes > holdAt) {
         if (count > 0) times!.record(verb!, performance.now() - since, count);
         // Over the per-turn bound only: no write or 'drain' of its own may come, so the next pass resumes it.
         if (turnFull) this.#schedule();
@@ -436,6 +455,10 @@ export class Session implements Subscriber {
 
   #handle(command: Command): void {
     this.#counters.commands++;
+    if (this.#auth !== undefined) {
+      const denial = this.#auth.check(command);
+      if (denial !== undefined) return this.#error(denial.code, denial.detail);
+    }
     switch (command.kind) {
       case 'poll': {
         // PROTOCOL.md "Legacy poll: n": the latest value of sensor `default`, or `nan`.
@@ -456,7 +479,8 @@ export class Session implements Subscriber {
         const match = command.pattern === undefined ? undefined : compilePattern(command.pattern);
         let out = '';
         for (const sensor of this.#store) {
-          if (match === undefined || match(sensor.name)) out += encodeSensor(sensor.summary());
+          if (match !== undefined && !match(sensor.name)) continue;
+          if (this.#auth === undefined || this.#auth.canRead(sensor.name)) out += encodeSensor(sensor.summary());
         }
         this.#reply(out + encodeEnd());
         return;
@@ -492,6 +516,8 @@ export class Session implements Subscriber {
         this.#reply(out + encodeEnd());
         return;
       }
+      case 'auth':
+        return this.#authenticate(command.token);
       case 'quit':
         this.#append(encodeBye());
         this.#end('quit');
@@ -578,7 +604,7 @@ export class Session implements Subscriber {
     const resume = this.#resume;
     let refused = 0;
     for (const sensor of this.#store) {
-      if (!match(sensor.name)) continue;
+      if (!match(sensor.name) || this.#auth?.canRead(sensor.name) === false) continue;
       const point = resume?.get(sensor.name);
       if (point !== undefined) {
         this.#history.after(sensor, point, this.#limits.maxRangeReply, (ts, value, seq) => {
@@ -602,6 +628,31 @@ export class Session implements Subscriber {
       this.dropped += refused - 1;
       this.#counters.pushesDropped += refused - 1;
     }
+  }
+
+  /**
+   * `AUTH <token>` (docs/SECURITY.md, "Tokens on TCP"): the commands after it wait until the token is checked,
+   * which takes a scrypt and, after a failure, the per-address delay. Too many failures close the connection.
+   */
+  #authenticate(token: string): void {
+    const auth = this.#auth;
+    if (auth === undefined) return this.#error('auth-failed', 'this server takes no tokens (no auth file)');
+    this.#authWait = true;
+    const done = (result: Awaited<ReturnType<AuthSession['authenticate']>>): void => {
+      this.#authWait = false;
+      if (this.#closing) return;
+      if (result.ok) this.#reply(encodeOk('AUTH', result.name));
+      else if (result.close) {
+        this.#counters.commandErrors++;
+        return this.#closeWith('auth-failed', result.detail, 'auth-failed');
+      } else this.#error('auth-failed', result.detail);
+      if (this.#held !== undefined) this.#runHeld();
+      else if (this.#peerEnded) this.#end('peer-closed');
+    };
+    auth.authenticate(token).then(done, (err: unknown) => {
+      this.#logger.error({ id: this.id, err }, 'token check failed');
+      done({ ok: false, detail: 'token check failed', close: true });
+    });
   }
 
   /** `ERR <code> <detail>`; the closing codes (PROTOCOL.md "Errors") end the connection after the line. */
@@ -767,7 +818,7 @@ export class Session implements Subscriber {
   readonly #onEnd = (): void => {
     // The peer half-closed: answer what it sent, then close our side.
     if (this.#closing) return;
-    if (this.#held !== undefined) this.#peerEnded = true;
+    if (this.#held !== undefined || this.#authWait) this.#peerEnded = true;
     else this.#end('peer-closed');
   };
 
@@ -785,6 +836,7 @@ export class Session implements Subscriber {
     if (this.#lingerTimer !== undefined) clearTimeout(this.#lingerTimer);
     this.#disarmDrainTimer();
     this.#counters.clients--;
+    this.#auth?.close();
     this.#context.onClose?.(this, this.#reason ?? 'peer-closed');
   };
 
