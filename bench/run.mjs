@@ -33,6 +33,9 @@ import s8 from './scenarios/8-storage-ingest.mjs';
 import s9 from './scenarios/9-disk-bytes.mjs';
 import s10 from './scenarios/10-restart.mjs';
 import s11 from './scenarios/11-range.mjs';
+import s12 from './scenarios/12-page.mjs';
+import s13 from './scenarios/13-sse-fan-out.mjs';
+import s14 from './scenarios/14-http-range.mjs';
 
 /**
  * @typedef {object} Scenario
@@ -53,7 +56,7 @@ import s11 from './scenarios/11-range.mjs';
  * @property {(kase: object, runs: Record<string, object[]>) => string | undefined} [crossCheck]
  */
 
-const SCENARIOS = [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11];
+const SCENARIOS = [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14];
 
 const { values: opts } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
