@@ -29,3 +29,10 @@ export {
   type Reading,
   type ReadingBatch,
 } from './codec/index.js';
+export {
+  attachCluster,
+  type AttachClusterOptions,
+  type AttachedCluster,
+  type ClusterStats,
+  type ReplicableServer,
+} from './attach/attach.js';

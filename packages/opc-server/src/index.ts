@@ -27,6 +27,14 @@ export {
   type ResolvedOptions,
 } from './options.js';
 export { Counters, buildStats, type OpcServerStats, type StatsGauges, type RejectedStatKey } from './stats.js';
+export {
+  CLUSTER_STATES,
+  noReplicationStats,
+  ReplicationError,
+  type ReplicaApplier,
+  type ReplicationStats,
+  type Replicator,
+} from './replication.js';
 export { SensorStore, Sensor, type SensorStoreOptions, type IngestDropReason } from './store.js';
 export { LossTracker, SEQ_WINDOW, RESTART_DISTANCE, RESTART_LOW_SEQ, type LossCounts } from './loss.js';
 export { Hub, type Subscriber } from './hub.js';

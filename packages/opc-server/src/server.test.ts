@@ -50,6 +50,14 @@ const STATS_KEYS = [
   'storage_recovery_ms',
   'storage_retention_deleted_files',
   'storage_retention_deleted_readings',
+  'cluster_state',
+  'cluster_stream_lag',
+  'cluster_forwarded',
+  'cluster_applied',
+  'cluster_publish_errors',
+  'cluster_backlog',
+  'cluster_dropped',
+  'cluster_last_applied_seq',
 ];
 
 function memoryClient(server: ReturnType<typeof createOpcServer>): LineClient {

@@ -34,6 +34,7 @@ import {
   type ResolvedOptions,
 } from './options.js';
 import { OutboundCap } from './outbound-cap.js';
+import { noReplicationStats, ReplicationError, type ReplicaApplier, type Replicator } from './replication.js';
 import { Session, type SessionCloseReason, type SessionContext } from './session.js';
 import { Counters, buildStats, type OpcServerStats } from './stats.js';
 import { memoryStorageStats, Storage } from './storage.js';
@@ -149,6 +150,14 @@ export interface OpcServer extends EventEmitter<OpcServerEvents>, AsyncDisposabl
    * shown before it is in the log (docs/DURABILITY.md).
    */
   commit(): void;
+  /**
+   * Makes this server one node of several (docs/CLUSTER.md): from now on every reading it ingests, by any path, goes
+   * to `replicator.forward()` instead of into the store, and the store takes readings only through the returned
+   * applier, in the shared log's order. Call it before `listen()`, once. Throws a `ReplicationError`
+   * (`ERR_REPLICATING` the second time, `ERR_SERVER_CLOSED` after `close()`). `close()` closes the replicator
+   * before the durable store.
+   */
+  replicate(replicator: Replicator): ReplicaApplier;
 }
 
 /**
@@ -166,7 +175,7 @@ export interface IngestResult {
   /** Lines dropped (every reason, a duplicate sender-seq and the sensor limit included). */
   rejected: number;
   /** The first rejected lines (at most {@link INGEST_SAMPLES}), as latin1 text, with their reasons. */
-  samples: Array<{ reason: RejectReason | 'duplicate'; line: string }>;
+  samples: Array<{ reason: RejectReason | 'duplicate' | 'backlog-full'; line: string }>;
 }
 
 /**
@@ -236,6 +245,10 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   #datagramFrom: dgram.RemoteInfo | undefined;
   /** The sender given to `ingest()`, for `reject` events, while it runs. */
   #ingestRemote: string | undefined;
+  /** Where ingested readings go instead of the store, once `replicate()` was called. */
+  #replicator: Replicator | undefined;
+  /** Readings the replicator refused (a full backlog). */
+  #forwardRefused = 0;
 
   constructor(options: ResolvedOptions) {
     super();
@@ -313,6 +326,19 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
 
   /** @internal */
   ingestReading(name: string, value: number, timestampMs: number, senderSeq: number): void {
+    const replicator = this.#replicator;
+    if (replicator !== undefined) {
+      // Every node stores the timestamp this node gives it (docs/CLUSTER.md, "How a reading flows in a cluster").
+      const ts = timestampMs === timestampMs ? timestampMs : this.#options.now();
+      if (replicator.forward(name, value, ts, senderSeq)) this.#counters.readingsAccepted++;
+      else this.#forwardRefused++;
+      return;
+    }
+    this.#storeReading(name, value, timestampMs, senderSeq);
+  }
+
+  /** Stores one reading (local ingest, or a replicated batch's); true when stored. */
+  #storeReading(name: string, value: number, timestampMs: number, senderSeq: number): boolean {
     const sensor = this.store.ingest(name, value, timestampMs, senderSeq);
     if (sensor !== undefined) {
       this.#counters.readingsAccepted++;
@@ -325,6 +351,31 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       this.rejectText('too-many-sensors', name);
     }
     // A duplicate (same sender-seq again) is counted by the store as seq_duplicate, not stored.
+    return sensor !== undefined;
+  }
+
+  replicate(replicator: Replicator): ReplicaApplier {
+    if (this.#closePromise !== undefined) throw new ReplicationError('ERR_SERVER_CLOSED', 'the server is closed');
+    if (this.#replicator !== undefined) {
+      throw new ReplicationError('ERR_REPLICATING', 'a replicator is attached already');
+    }
+    this.#replicator = replicator;
+    const storage = this.#storage;
+    // Without storage the seq lives in memory only: a restart applies the log from its start.
+    const mark = { seq: storage?.replicationMark() ?? 0 };
+    return {
+      get lastAppliedSeq(): number {
+        return mark.seq;
+      },
+      reading: (name, value, timestampMs, senderSeq) => this.#storeReading(name, value, timestampMs, senderSeq),
+      endBatch: (logSeq) => {
+        if (!Number.isSafeInteger(logSeq) || logSeq <= mark.seq) {
+          throw new RangeError(`logSeq must be an integer above the last applied one, ${mark.seq} (got ${logSeq})`);
+        }
+        mark.seq = logSeq;
+        storage?.replicationMark(logSeq);
+      },
+    };
   }
 
   /** @internal */
@@ -347,7 +398,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array (a Buffer)');
     const result: IngestResult = { accepted: 0, rejected: 0, samples: [] };
     const counters = this.#counters;
-    const sample = (reason: RejectReason | 'duplicate', line: string): void => {
+    const sample = (reason: RejectReason | 'duplicate' | 'backlog-full', line: string): void => {
       result.rejected++;
       if (result.samples.length < INGEST_SAMPLES) result.samples.push({ reason, line });
     };
@@ -355,8 +406,10 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       reading: (name, value, timestampMs, senderSeq) => {
         const before = counters.readingsAccepted;
         const rejectedBefore = counters.readingsRejected;
+        const refusedBefore = this.#forwardRefused;
         this.ingestReading(name, value, timestampMs, senderSeq);
         if (counters.readingsAccepted > before) result.accepted++;
+        else if (this.#forwardRefused > refusedBefore) sample('backlog-full', name);
         else if (counters.readingsRejected > rejectedBefore) sample('too-many-sensors', name);
         else sample('duplicate', `${name} (sender-seq ${senderSeq} again)`);
       },
@@ -594,6 +647,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     this.#udp = undefined;
     this.#tcp = undefined;
     this.#address = undefined;
+    // Ingest has stopped: the replicator forwards what it holds and stops applying, into a store still open.
+    await this.#replicator?.close().catch((err: unknown) => this.#logger.error({ err }, 'replicator close failed'));
     // Last: what the clients were sent is committed, then a checkpoint makes the next start quick.
     this.#storage?.close();
     this.#logger.debug('closed');
@@ -629,6 +684,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       recvBufferBytes: this.#address?.recvBufferBytes ?? 0,
       historyCapacity: this.store.historyCapacity,
       storage: this.#storage?.stats() ?? memoryStorageStats(),
+      replication: this.#replicator?.stats() ?? noReplicationStats(),
     });
     // The auth_* keys only when tokens are checked (docs/SECURITY.md, "Counters").
     return this.#options.auth === undefined ? stats : Object.assign(stats, this.#options.auth.stats());

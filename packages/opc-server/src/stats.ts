@@ -4,6 +4,7 @@
  * `server.stats()` read them into a plain object with snake_case keys.
  */
 import { REJECT_REASONS, type RejectReason } from '@opc-lite/protocol';
+import { noReplicationStats, type ReplicationStats } from './replication.js';
 import type { StorageStats } from './storage.js';
 
 /**
@@ -26,7 +27,7 @@ export type RejectedStatKey = `rejected_${string}`;
  * console.log(s.readings_accepted, s.rejected_bad_number);
  * ```
  */
-export interface OpcServerStats extends StorageStats {
+export interface OpcServerStats extends StorageStats, ReplicationStats {
   uptime_ms: number;
   datagrams_received: number;
   bytes_received: number;
@@ -126,6 +127,8 @@ export interface StatsGauges {
   historyCapacity: number;
   /** The durable store's figures (zeros without one). */
   storage: StorageStats;
+  /** The cluster's figures (zeros when the server shares nothing; docs/CLUSTER.md, "STATS"). */
+  replication?: ReplicationStats;
 }
 
 /**
@@ -169,6 +172,7 @@ export function buildStats(c: Counters, g: StatsGauges): OpcServerStats {
     recv_buffer_bytes: g.recvBufferBytes,
     history_capacity: g.historyCapacity,
     ...g.storage,
+    ...(g.replication ?? noReplicationStats()),
   });
   return out as unknown as OpcServerStats;
 }

@@ -118,6 +118,18 @@ export const STAT_METRICS: readonly StatMetric[] = Object.freeze([
     'opc_storage_retention_deleted_readings_total',
     'Readings deleted by retention.',
   ),
+  g(
+    'cluster_state',
+    'opc_cluster_state',
+    '0 no cluster, 1 connecting, 2 connected, 3 disconnected, 4 halted, 5 closed (docs/CLUSTER.md).',
+  ),
+  g('cluster_stream_lag', 'opc_cluster_stream_lag', 'Stream messages this node has not applied yet.'),
+  c('cluster_forwarded', 'opc_cluster_forwarded_readings_total', 'Readings this node took in and the stream stored.'),
+  c('cluster_applied', 'opc_cluster_applied_readings_total', 'Readings applied from the stream, every node’s.'),
+  c('cluster_publish_errors', 'opc_cluster_publish_errors_total', 'Stream publishes that failed (tried again).'),
+  g('cluster_backlog', 'opc_cluster_backlog_readings', 'Readings taken in and not yet stored in the stream.'),
+  c('cluster_dropped', 'opc_cluster_dropped_readings_total', 'Readings refused because the backlog was full.'),
+  g('cluster_last_applied_seq', 'opc_cluster_last_applied_seq', 'Stream seq of the last batch applied.'),
 ]);
 
 /**
