@@ -208,6 +208,34 @@ describe.skipIf(!browserTestsRun)('the page in Chromium (docs/HTTP.md, "The page
     }
   });
 
+  it('follows a dark system theme and fits a phone-wide screen, chart and legend included', async () => {
+    const started = await fixture.start({ server: { historyCapacity: 1000 }, web: { pageDir } });
+    started.server.ingest(Buffer.from(`${history('ramp', 30, (i) => i)}\n${history('saw', 30, (i) => -i, 500)}`));
+    // Expressions, not functions: this file is compiled without the DOM's types.
+    const colors = (page: Page): Promise<{ bg: string; fg: string }> =>
+      page.evaluate(
+        '(() => { const s = getComputedStyle(document.body); return { bg: s.backgroundColor, fg: s.color }; })()',
+      );
+    const light = await open(started, '?window=1m');
+    await light.waitForFunction(() => (globalThis as unknown as { __opc: OpcPage }).__opc.plot?.data[0]?.length === 60);
+    const phone = await browser.newPage({ viewport: { width: 375, height: 700 }, colorScheme: 'dark', isMobile: true });
+    pages.push(phone);
+    phone.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+    await phone.goto(`${started.base}/?window=1m`);
+    await phone.waitForFunction(() => (globalThis as unknown as { __opc: OpcPage }).__opc.plot?.data[0]?.length === 60);
+    expect(await colors(light)).toEqual({ bg: 'rgb(255, 255, 255)', fg: 'rgb(31, 35, 40)' });
+    expect(await colors(phone)).toEqual({ bg: 'rgb(13, 17, 23)', fg: 'rgb(230, 237, 243)' });
+    // Nothing wider than the screen: no sideways scrolling, and the chart within it.
+    const fit = await phone.evaluate<{ page: number; chart: number; screen: number }>(
+      `({ page: document.documentElement.scrollWidth, screen: window.innerWidth,
+          chart: document.querySelector('.u-over').getBoundingClientRect().right })`,
+    );
+    expect(fit.page).toBeLessThanOrEqual(fit.screen);
+    expect(fit.chart).toBeLessThanOrEqual(fit.screen);
+    expect(await phone.locator('#legend tr[data-sensor="saw"]').isVisible()).toBe(true);
+    await phone.screenshot({ path: join(ARTIFACTS, 'page-phone-dark.png') });
+  });
+
   it('shows a server that went away, and resumes without a gap once it is back on the same port', async () => {
     const dir = fixture.tempDir();
     const one = await fixture.start({ server: { storage: { dir } }, web: { pageDir } });
