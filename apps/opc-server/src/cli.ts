@@ -8,6 +8,7 @@ import { createOpcServer, DEFAULTS, OpcServerError, STORAGE_DEFAULTS, type OpcSe
 import { startWebServer, WebError, type WebServer } from '@opc-lite/web';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { hashTokenCommand, loadAuth, reloadAuth } from './auth-cli.js';
 import { helpText, parseCli, UsageError, type CliCommand } from './options.js';
 import { RejectLog } from './reject-log.js';
 import { finalSummary, rateSummary } from './summary.js';
@@ -87,11 +88,17 @@ async function main(): Promise<void> {
     process.stdout.write(`${readVersion()}\n`);
     return;
   }
+  if (command.kind === 'hash-token') {
+    process.exitCode = await hashTokenCommand(command.generate, process);
+    return;
+  }
 
   const log = createLogger(command);
+  const authFile = command.authFile;
+  const auth = authFile === undefined ? undefined : loadAuth(authFile, log, fail);
   let server: OpcServer;
   try {
-    server = createOpcServer({ ...command.server, logger: log });
+    server = createOpcServer({ ...command.server, logger: log, ...(auth && { auth }) });
   } catch (err) {
     // The library validates every option with a RangeError or TypeError naming it.
     if (err instanceof RangeError || err instanceof TypeError) fail(err.message, 2);
@@ -195,6 +202,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // SIGHUP reloads the auth file (docs/SECURITY.md, "Reloading the file"); without one it keeps its default.
+  if (authFile !== undefined && auth !== undefined) process.on('SIGHUP', () => reloadAuth(auth, authFile, log));
 }
 
 main().catch((err: unknown) => {

@@ -121,6 +121,8 @@ export type LogFormat = 'json' | 'pretty';
 export type CliCommand =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
+  /** `opc-server hash-token`: the hash of a token read from stdin, or of a new one (docs/SECURITY.md, "Making a token"). */
+  | { readonly kind: 'hash-token'; readonly generate: boolean }
   | {
       readonly kind: 'run';
       readonly server: OpcServerOptions & { port: number; host: string };
@@ -129,6 +131,8 @@ export type CliCommand =
       readonly httpPort: number;
       /** `/metrics` exports the latest value of the sensors matching this pattern (docs/HTTP.md, "GET /metrics"). */
       readonly metricsSensors?: string;
+      /** The auth file (docs/SECURITY.md), an absolute path; the CLI loads it, and again on SIGHUP. */
+      readonly authFile?: string;
       readonly logLevel: LogLevel;
       /** `undefined`: pretty when stderr is a terminal, JSON otherwise. */
       readonly logFormat: LogFormat | undefined;
@@ -259,6 +263,8 @@ export function parseCli(
     host: { type: 'string', short: 'H' },
     'http-port': { type: 'string' },
     'metrics-sensors': { type: 'string' },
+    'auth-file': { type: 'string' },
+    generate: { type: 'boolean' },
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
     'data-dir': { type: 'string' },
@@ -284,6 +290,14 @@ export function parseCli(
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
+  if (parsed.positionals[0] === 'hash-token') {
+    if (parsed.positionals.length > 1) {
+      throw new UsageError('hash-token takes no argument: it reads the token from stdin, or makes one with --generate');
+    }
+    return { kind: 'hash-token', generate: values.generate === true };
+  }
+  if (values.generate === true)
+    throw new UsageError('--generate goes with hash-token (opc-server hash-token --generate)');
 
   const pick = (flag: string, envName: string): { text: string; what: string } | undefined => {
     const fromFlag = values[flag];
@@ -322,6 +336,9 @@ export function parseCli(
     else server[f.key] = value;
   }
 
+  const authSource = pick('auth-file', 'OPC_AUTH_FILE');
+  const authFile = authSource === undefined ? undefined : path.resolve(cwd, authSource.text);
+
   const storage = parseStorage(values, env, pick, cwd);
   if (storage !== undefined) server.storage = storage;
 
@@ -347,6 +364,7 @@ export function parseCli(
     statsIntervalMs,
     httpPort,
     ...(metricsSensors !== undefined && { metricsSensors }),
+    ...(authFile !== undefined && { authFile }),
     logLevel,
     logFormat,
   };
@@ -450,6 +468,10 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     ['-p, --port <n>', `UDP and TCP port (default ${DEFAULT_PORT}; env OPC_PORT)`],
     ['-H, --host <addr>', `address to bind (default ${DEFAULT_HOST}; 0.0.0.0 exposes it; env OPC_HOST)`],
     [
+      '--auth-file <path>',
+      'tokens and their rights; clients then need AUTH <token>; reloaded on SIGHUP (docs/SECURITY.md; env OPC_AUTH_FILE)',
+    ],
+    [
       '--http-port <n>',
       `HTTP port, on the same host, of the page, the HTTP API and /metrics (default ${DEFAULT_HTTP_PORT}; 0 = off; env OPC_HTTP_PORT)`,
     ],
@@ -516,6 +538,7 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     `opc-server ${version}: the opc-lite telemetry hub`,
     '',
     'Usage: opc-server [port] [options]',
+    '       opc-server hash-token [--generate]   the auth file hash of a token read from stdin, or of a new one',
     '',
     'Sensors send readings by UDP; clients read, query and subscribe by TCP, both on one port.',
     '',
@@ -530,6 +553,8 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     '                                  keep a year of history there',
     '  opc-server --memory             keep nothing on disk',
     '  opc-server --http-port 0        no HTTP: UDP and TCP only',
+    '  opc-server --host 0.0.0.0 --auth-file /etc/opc-lite/auth',
+    '                                  on the network, with tokens (docs/DEPLOY.md)',
     '',
   ].join('\n');
 }

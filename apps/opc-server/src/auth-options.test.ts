@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { helpText, parseCli, UsageError } from './options.js';
+
+describe('parseCli: tokens (docs/SECURITY.md)', () => {
+  it('takes --auth-file, or OPC_AUTH_FILE, as a path from the working directory', () => {
+    expect(parseCli(['--auth-file', 'auth'], {}, '/srv')).toMatchObject({ kind: 'run', authFile: '/srv/auth' });
+    expect(parseCli([], { OPC_AUTH_FILE: '/etc/opc/auth' }, '/srv')).toMatchObject({ authFile: '/etc/opc/auth' });
+    expect(parseCli(['--auth-file', 'a'], { OPC_AUTH_FILE: '/b' }, '/srv')).toMatchObject({ authFile: '/srv/a' });
+    expect(parseCli([], {}, '/srv')).not.toHaveProperty('authFile');
+  });
+
+  it('reads hash-token as a command, with --generate', () => {
+    expect(parseCli(['hash-token'], {})).toEqual({ kind: 'hash-token', generate: false });
+    expect(parseCli(['hash-token', '--generate'], {})).toEqual({ kind: 'hash-token', generate: true });
+  });
+
+  it('refuses a token given as an argument, and --generate without hash-token', () => {
+    expect(() => parseCli(['hash-token', 's3cret'], {})).toThrow(/reads the token from stdin/);
+    expect(() => parseCli(['--generate'], {})).toThrow(UsageError);
+  });
+
+  it('documents both in --help', () => {
+    const help = helpText('1.0.0', {});
+    expect(help).toContain('--auth-file <path>');
+    expect(help).toContain('opc-server hash-token [--generate]');
+  });
+});
