@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { createOpcServer, DEFAULTS, OpcServerError, STORAGE_DEFAULTS, type OpcServer } from '@opc-lite/opc-server';
 import { startWebServer, WebError, type WebServer } from '@opc-lite/web';
+import { attachCluster } from '@opc-lite/cluster-nats';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { hashTokenCommand, loadAuth, reloadAuth } from './auth-cli.js';
@@ -107,6 +108,21 @@ async function main(): Promise<void> {
     throw err;
   }
   server.on('error', (err) => log.error({ err }, 'server error'));
+  const cluster = command.cluster;
+  if (cluster !== undefined) {
+    // Never throws for an unreachable NATS: it logs one line and retries (docs/CLUSTER.md, "Set-up").
+    attachCluster(server, {
+      servers: [...cluster.servers],
+      nodeName: cluster.nodeName,
+      stream: cluster.stream,
+      replicas: cluster.replicas,
+      logger: log,
+    });
+    log.info(
+      { nats: cluster.servers, node: cluster.nodeName, stream: cluster.stream },
+      `cluster node ${cluster.nodeName}: readings go through stream ${cluster.stream} on ${cluster.servers.join(', ')}`,
+    );
+  }
   server.on('slowConsumer', (info) => log.warn(info, 'slow consumer disconnected'));
   // A dropped UDP line is otherwise only a counter: say why, with a sample, a few times a minute at most.
   const rejects = new RejectLog(log);

@@ -2,6 +2,7 @@
  * The command line and environment of `opc-server`, turned into server
  * options. Pure: no I/O, so every rule is tested without spawning a process.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -12,6 +13,7 @@ import {
   type StorageOptions,
 } from '@opc-lite/opc-server';
 import { resolveWebOptions, WEB_DEFAULTS } from '@opc-lite/web';
+import { DEFAULTS as CLUSTER_DEFAULTS, isValidNodeName } from '@opc-lite/cluster-nats';
 import { suggestOption } from './suggest.js';
 
 /** A user mistake on the command line: printed as one line, exit code 2. */
@@ -131,6 +133,8 @@ export type CliCommand =
       readonly httpPort: number;
       /** `/metrics` exports the latest value of the sensors matching this pattern (docs/HTTP.md, "GET /metrics"). */
       readonly metricsSensors?: string;
+      /** With `--nats`: this node's place in a cluster (docs/CLUSTER.md, "Set-up"). */
+      readonly cluster?: ClusterCommand;
       /** The auth file (docs/SECURITY.md), an absolute path; the CLI loads it, and again on SIGHUP. */
       readonly authFile?: string;
       readonly logLevel: LogLevel;
@@ -255,6 +259,7 @@ export function parseCli(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   cwd: string = process.cwd(),
+  hostname: string = os.hostname(),
 ): CliCommand {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
@@ -263,6 +268,10 @@ export function parseCli(
     host: { type: 'string', short: 'H' },
     'http-port': { type: 'string' },
     'metrics-sensors': { type: 'string' },
+    nats: { type: 'string' },
+    'node-name': { type: 'string' },
+    'nats-stream': { type: 'string' },
+    'nats-replicas': { type: 'string' },
     'auth-file': { type: 'string' },
     generate: { type: 'boolean' },
     'log-level': { type: 'string' },
@@ -324,6 +333,7 @@ export function parseCli(
   const httpSource = pick('http-port', 'OPC_HTTP_PORT');
   const httpPort = httpSource ? parsePort(httpSource.text, httpSource.what) : DEFAULT_HTTP_PORT;
   const metricsSensors = parseMetricsSensors(pick('metrics-sensors', 'OPC_METRICS_SENSORS'), httpPort);
+  const cluster = parseCluster(pick, hostname);
 
   const server: Record<string, number | string | StorageOptions> = { port, host };
   let statsIntervalMs = DEFAULT_STATS_INTERVAL_MS;
@@ -364,6 +374,7 @@ export function parseCli(
     statsIntervalMs,
     httpPort,
     ...(metricsSensors !== undefined && { metricsSensors }),
+    ...(cluster !== undefined && { cluster }),
     ...(authFile !== undefined && { authFile }),
     logLevel,
     logFormat,
@@ -386,6 +397,65 @@ function parseMetricsSensors(source: { text: string; what: string } | undefined,
 }
 
 type Pick = (flag: string, envName: string) => { text: string; what: string } | undefined;
+
+/** The cluster settings of `opc-server --nats ...` (docs/CLUSTER.md, "Set-up"). */
+export interface ClusterCommand {
+  /** NATS URLs, as given (`nats://host:port`, or `host:port`). */
+  readonly servers: readonly string[];
+  /** This node's name, unique in the cluster: 1 to 64 of `A-Z a-z 0-9 _ -`. */
+  readonly nodeName: string;
+  readonly stream: string;
+  /** Stream replicas asked for; the link clamps it to the cluster's size, with a warning. */
+  readonly replicas: number;
+}
+
+/**
+ * A host name as a node name: every character but `A-Z a-z 0-9 _ -` becomes `-`, at most 64 (`plant-a.example.com`
+ * becomes `plant-a-example-com`).
+ */
+export function nodeNameOf(hostname: string): string {
+  const name = hostname.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+  return name === '' ? 'opc-server' : name;
+}
+
+/** `--nats <urls>` and the flags that go with it; undefined without `--nats`. */
+function parseCluster(pick: Pick, hostname: string): ClusterCommand | undefined {
+  const nats = pick('nats', 'OPC_NATS');
+  const nodeName = pick('node-name', 'OPC_NODE_NAME');
+  const stream = pick('nats-stream', 'OPC_NATS_STREAM');
+  const replicas = pick('nats-replicas', 'OPC_NATS_REPLICAS');
+  if (nats === undefined) {
+    const idle = [nodeName, stream, replicas].find((s) => s !== undefined);
+    if (idle !== undefined) throw new UsageError(`${idle.what} is a cluster setting; it does nothing without --nats`);
+    return undefined;
+  }
+  const servers = nats.text.split(',').map((s) => s.trim());
+  for (const server of servers) {
+    let url: URL | undefined;
+    try {
+      url = new URL(server.includes('://') ? server : `nats://${server}`);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'nats:' && url.protocol !== 'tls:') || url.hostname === '') {
+      throw new UsageError(
+        `${nats.what} must be NATS URLs separated by commas, such as nats://10.0.0.5:4222,nats://10.0.0.6:4222 (got '${server}')`,
+      );
+    }
+  }
+  const name = nodeName?.text ?? nodeNameOf(hostname);
+  if (!isValidNodeName(name)) {
+    throw new UsageError(
+      `${nodeName?.what ?? '--node-name'} must be 1 to 64 of A-Z a-z 0-9 _ -, unique in the cluster (got '${name}')`,
+    );
+  }
+  const streamName = stream?.text ?? CLUSTER_DEFAULTS.stream;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(streamName)) {
+    throw new UsageError(`${stream?.what ?? '--nats-stream'} must be 1 to 64 of A-Z a-z 0-9 _ - (got '${streamName}')`);
+  }
+  const count = replicas === undefined ? CLUSTER_DEFAULTS.replicas : parseInteger(replicas.text, replicas.what, 1, 5);
+  return { servers, nodeName: name, stream: streamName, replicas: count };
+}
 
 /** The storage flags: a data directory (by default), or `--memory`. */
 function parseStorage(
@@ -479,6 +549,16 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
       '--metrics-sensors <pattern>',
       `in /metrics, the latest value of each sensor matching the pattern heard from in the last ${WEB_DEFAULTS.metricsSensorsStaleMs / 60_000} min, at most ${WEB_DEFAULTS.metricsSensorsMax} (default none; env OPC_METRICS_SENSORS)`,
     ],
+    [
+      '--nats <urls>',
+      'join a cluster through these NATS servers, separated by commas: every node serves every sensor (docs/CLUSTER.md; env OPC_NATS)',
+    ],
+    ['--node-name <name>', 'this node, unique in the cluster (default: the host name; env OPC_NODE_NAME)'],
+    ['--nats-stream <name>', `the JetStream stream (default ${CLUSTER_DEFAULTS.stream}; env OPC_NATS_STREAM)`],
+    [
+      '--nats-replicas <n>',
+      `copies of the stream, at most the NATS servers there are (default ${CLUSTER_DEFAULTS.replicas}; env OPC_NATS_REPLICAS)`,
+    ],
   ];
   for (const f of NUMERIC_FLAGS) {
     const def =
@@ -553,6 +633,8 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     '                                  keep a year of history there',
     '  opc-server --memory             keep nothing on disk',
     '  opc-server --http-port 0        no HTTP: UDP and TCP only',
+    '  opc-server --nats nats://10.0.0.5:4222,nats://10.0.0.6:4222 --node-name plant-a',
+    '                                  one node of a cluster (docs/CLUSTER.md)',
     '  opc-server --host 0.0.0.0 --auth-file /etc/opc-lite/auth',
     '                                  on the network, with tokens (docs/DEPLOY.md)',
     '',
