@@ -37,10 +37,23 @@ export interface ReaderArgs {
   readonly connectTimeoutMs: number | undefined;
   /** `--range` mode: print the readings of a time span (or buckets over it) and exit. */
   readonly range: RangeArgs | undefined;
+  /** `--token` or `OPC_TOKEN`: sent as `AUTH` on every connection (docs/SECURITY.md, "Tokens on TCP"). */
+  readonly token: string | undefined;
 }
 
 export type ReaderCommand =
   { readonly kind: 'help' } | { readonly kind: 'version' } | ({ readonly kind: 'run' } & ReaderArgs);
+
+/**
+ * The client option for the token, when one was given (an absent key, not `token: undefined`).
+ *
+ * @example
+ * ```ts
+ * createClient({ host: args.host, port: args.port, ...tokenOf(args) });
+ * ```
+ */
+export const tokenOf = (args: Pick<ReaderArgs, 'token'>): { token?: string } =>
+  args.token === undefined ? {} : { token: args.token };
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7330;
@@ -111,6 +124,7 @@ const OPTIONS = {
   range: { type: 'string' },
   to: { type: 'string' },
   points: { type: 'string' },
+  token: { type: 'string' },
 } as const;
 
 /** node:util's parse errors span several lines; say the same in one, with a likely fix for a typo. */
@@ -221,8 +235,16 @@ export function parseReaderArgs(
     throw new UsageError('choose one mode: --range prints the readings of a time span and exits');
   }
 
+  const token = values.token ?? (env.OPC_TOKEN === '' ? undefined : env.OPC_TOKEN);
+  if (token !== undefined && !/^[\x21-\x7e]{1,256}$/.test(token)) {
+    throw new UsageError(
+      `${values.token === undefined ? 'OPC_TOKEN' : '--token'} must be 1 to 256 printable ASCII characters without blanks`,
+    );
+  }
+
   return {
     kind: 'run',
+    token,
     host,
     port,
     pollIntervalMs,
@@ -283,6 +305,8 @@ Usage:
 Options:
   -H, --host <addr>        server address (default ${DEFAULT_HOST}; env OPC_HOST)
   -p, --port <n>           server port (default ${DEFAULT_PORT}; env OPC_PORT)
+      --token <token>      authenticate with this token (docs/SECURITY.md); prefer env OPC_TOKEN, which
+                           other users cannot see in the process list
   -i, --interval <s>       poll every <s> seconds (the same as <delta>)
   -s, --sub <pattern>      subscribe to sensors matching the pattern; * matches any run (repeatable)
       --sensor <name>      a sensor to show (repeatable); in poll mode default is the sensor 'default'

@@ -10,6 +10,7 @@ import {
   connectTimeoutMs,
   helpText,
   parseReaderArgs,
+  tokenOf,
   UsageError,
   type ReaderArgs,
   type ReaderCommand,
@@ -59,7 +60,7 @@ function reportConnection(client: OpcClient): void {
 
 async function runPlain(args: ReaderArgs, csv: boolean, signal: AbortSignal, stop: () => void): Promise<void> {
   // The server may not be up yet, or may restart: wait for it, retrying with backoff.
-  const client = createClient({ host: args.host, port: args.port, reconnect: true, signal });
+  const client = createClient({ host: args.host, port: args.port, reconnect: true, signal, ...tokenOf(args) });
   reportConnection(client);
   const deadline = new ConnectDeadline({
     server: `${args.host}:${args.port}`,
@@ -102,7 +103,7 @@ async function runPlain(args: ReaderArgs, csv: boolean, signal: AbortSignal, sto
 
 /** `--range`: one connection, the span printed, then exit. A one-shot query: a server that is not up is an error. */
 async function printRange(args: ReaderArgs, range: RangeArgs, signal: AbortSignal): Promise<void> {
-  const client = await connect({ host: args.host, port: args.port, signal });
+  const client = await connect({ host: args.host, port: args.port, signal, ...tokenOf(args) });
   const write = async (text: string): Promise<void> => {
     if (!process.stdout.write(text)) await once(process.stdout, 'drain', { signal });
   };

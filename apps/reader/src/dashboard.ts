@@ -3,7 +3,7 @@
  * dashboard on a screen of its own, fed by a reconnecting client.
  */
 import { createClient } from '@opc-lite/reader-client';
-import { connectTimeoutMs, type ReaderArgs } from './args.js';
+import { connectTimeoutMs, tokenOf, type ReaderArgs } from './args.js';
 import { ConnectDeadline, type ConnectTimeoutError } from './connect-deadline.js';
 
 /**
@@ -21,7 +21,7 @@ export async function runReaderDashboard(args: ReaderArgs, signal: AbortSignal):
   // Loaded here, not at the top: plain and CSV output never load blessed.
   const { createDashboard } = await import('@opc-lite/reader-client/tui');
   // Connects in the background: the dashboard shows `connecting` until the server answers.
-  const client = createClient({ host: args.host, port: args.port, reconnect: true, signal });
+  const client = createClient({ host: args.host, port: args.port, reconnect: true, signal, ...tokenOf(args) });
   const polling = args.pollIntervalMs !== undefined;
   const dashboard = createDashboard({
     client,

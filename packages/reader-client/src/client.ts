@@ -138,6 +138,8 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
   /** Subscriptions whose UNSUB has been sent. */
   readonly #unsubscribed = new WeakSet<Subscription>();
   #state: ConnectionState = 'connecting';
+  /** The answer to this connection's `AUTH`, when the client has a token. */
+  #authReply: Promise<unknown> | undefined;
   #socket: net.Socket | undefined;
   #decoder = new ReplyDecoder();
   #corked = false;
@@ -196,6 +198,10 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
     }
     try {
       await this.#connectLoop(false);
+      // A refused token fails the first connect rather than the first request.
+      await this.#authReply?.catch((error: unknown) => {
+        if (error instanceof ProtocolError) throw error;
+      });
     } catch (error) {
       const reason = this.#signal?.aborted ? abortReason(this.#signal) : toError(error);
       // Whatever was issued meanwhile (createClient) learns why.
@@ -560,6 +566,21 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
     });
   }
 
+  /** `AUTH <token>`; a refusal closes the client: the same token again would only get this address refused. */
+  #sendAuth(token: string): Promise<unknown> {
+    const reply = this.#internal({ kind: 'auth', token }, 'ok').catch((error: unknown) => {
+      if (!(error instanceof ProtocolError)) throw error;
+      throw new ProtocolError(error.code, `${this.host}:${this.port} refused the token: ${error.detail}`, {
+        cause: error,
+      });
+    });
+    reply.catch((error: unknown) => {
+      if (error instanceof ProtocolError) this.#fail(error);
+      // Anything else (a dropped connection): the next connection sends the token again.
+    });
+    return reply;
+  }
+
   /** One `AFTER <name> <seq>` per sensor the subscription has seen (docs/PROTOCOL.md, "Resume: AFTER"). */
   #sendResume(sub: Subscription): void {
     for (const [name, seq] of sub.resumePoints()) {
@@ -701,7 +722,10 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
     this.#state = 'connected';
     this.emit('connect', { host: this.host, port: this.port });
     // Requests issued while disconnected, in order; aborted or timed out ones are dropped.
-    for (const request of this.#pending.drain()) {
+    const waiting = this.#pending.drain();
+    // The token first, so that every request after it has its rights (docs/SECURITY.md, "Tokens on TCP").
+    if (this.#options.token !== undefined) this.#authReply = this.#sendAuth(this.#options.token);
+    for (const request of waiting) {
       if (request.settled) continue;
       this.#pending.push(request);
       this.#write(request);

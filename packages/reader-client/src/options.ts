@@ -1,4 +1,4 @@
-import { DEFAULT_PORT } from '@opc-lite/protocol';
+import { DEFAULT_PORT, isValidToken, MAX_TOKEN_BYTES } from '@opc-lite/protocol';
 
 /**
  * Automatic reconnection: after the connection drops, wait
@@ -51,6 +51,11 @@ export interface ConnectOptions {
   maxPendingRequests?: number;
   /** Readings a subscription queues for a slow consumer before dropping the oldest. Default 1000. */
   subscriptionQueueCapacity?: number;
+  /**
+   * Sent as `AUTH <token>` first on every connection, reconnections included (docs/SECURITY.md, "Tokens on TCP").
+   * A token the server refuses closes the client with a `ProtocolError` of code `auth-failed`.
+   */
+  token?: string;
 }
 
 /**
@@ -107,6 +112,7 @@ export interface ResolvedOptions {
   reconnect: ResolvedReconnect | undefined;
   maxPendingRequests: number;
   subscriptionQueueCapacity: number;
+  token: string | undefined;
 }
 
 /** Throws a TypeError unless `value` is a number, a RangeError unless it satisfies `ok`. */
@@ -143,8 +149,16 @@ function numberOption<K extends string>(
 export function resolveOptions(options: ConnectOptions): ResolvedOptions {
   const host = options.host ?? DEFAULTS.host;
   if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string');
+  const token = options.token;
+  if (token !== undefined) {
+    if (typeof token !== 'string') throw new TypeError(`token must be a string, got ${typeof token}`);
+    if (!isValidToken(token)) {
+      throw new RangeError(`token must be 1 to ${MAX_TOKEN_BYTES} printable ASCII characters without blanks`);
+    }
+  }
   return {
     host,
+    token,
     port: numberOption(options, DEFAULTS, 'port', PORT),
     connectTimeoutMs: numberOption(options, DEFAULTS, 'connectTimeoutMs', POSITIVE_FINITE),
     requestTimeoutMs: numberOption(options, DEFAULTS, 'requestTimeoutMs', POSITIVE_FINITE),
