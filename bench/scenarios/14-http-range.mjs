@@ -64,7 +64,11 @@ export default {
     return [{ key: 'warm', label: `${si(p.readings)} → ${p.points} warm`, ...p }];
   },
   async start(kind, ctx) {
-    shared ??= openShared(ctx);
+    // A failed start is not kept: the next repeat tries again.
+    shared ??= openShared(ctx).catch((err) => {
+      shared = undefined;
+      throw err;
+    });
     const s = await shared;
     s.users++;
     return {
