@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { COMMAND_TIME_BUCKETS, CommandTimes, type CommandVerb } from './command-times.js';
+import { COMMAND_TIME_BUCKETS, COMMAND_VERBS, CommandTimes, type CommandVerb } from './command-times.js';
 import { Hub } from './hub.js';
 import { Session } from './session.js';
 import { SensorStore } from './store.js';
@@ -34,6 +34,15 @@ describe('CommandTimes', () => {
     expect(seen.get('poll')).toEqual({ buckets: [0, 0], sum: expect.closeTo(9e-6, 12) as number });
     expect(seen.get('range')?.buckets).toEqual([COMMAND_TIME_BUCKETS.indexOf(0.025), COMMAND_TIME_BUCKETS.length]);
     expect(seen.get('range')?.sum).toBeCloseTo(60.012, 9);
+  });
+
+  it('keeps each verb apart, AUTH and invalid lines included', () => {
+    const times = new CommandTimes();
+    COMMAND_VERBS.forEach((verb, i) => times.record(verb, 0.001, i + 1));
+    const seen = snapshot(times);
+    expect([...seen.keys()]).toEqual(COMMAND_VERBS);
+    expect(COMMAND_VERBS).toContain('auth');
+    COMMAND_VERBS.forEach((verb, i) => expect(seen.get(verb)?.buckets).toHaveLength(i + 1));
   });
 
   it('counts a run of commands at their mean, and skips verbs never seen', () => {

@@ -14,6 +14,23 @@ import type { Command } from '@opc-lite/protocol';
 /** A command's verb, as the decoder names it (`invalid`: a line that is no command). */
 export type CommandVerb = Command['kind'];
 
+/** One key per verb: a verb the decoder gains and this lacks fails to compile. */
+const VERBS: Readonly<Record<CommandVerb, true>> = {
+  poll: true,
+  ping: true,
+  get: true,
+  list: true,
+  hist: true,
+  range: true,
+  after: true,
+  sub: true,
+  unsub: true,
+  stats: true,
+  auth: true,
+  quit: true,
+  invalid: true,
+};
+
 /**
  * Every verb, in the order {@link CommandTimes.forEach} visits them.
  *
@@ -22,20 +39,7 @@ export type CommandVerb = Command['kind'];
  * COMMAND_VERBS.includes('range'); // true
  * ```
  */
-export const COMMAND_VERBS: readonly CommandVerb[] = Object.freeze([
-  'poll',
-  'ping',
-  'get',
-  'list',
-  'hist',
-  'range',
-  'after',
-  'sub',
-  'unsub',
-  'stats',
-  'quit',
-  'invalid',
-] satisfies CommandVerb[]);
+export const COMMAND_VERBS: readonly CommandVerb[] = Object.freeze(Object.keys(VERBS) as CommandVerb[]);
 
 /**
  * The upper bounds of the buckets, in seconds (a last bucket, `+Inf`, takes the rest): from a legacy poll's few
