@@ -175,6 +175,8 @@ describe('replication: the applier', () => {
     expect(await ask(c, 'HIST a')).toEqual(['VAL a 1 1764316800001 1', 'VAL a 2 1764316800002 2']);
     expect(applier.lastAppliedSeq).toBe(5);
     expect(() => applier.endBatch(5)).toThrow(RangeError);
+    // readings_accepted counts what this node took in; applied readings are the replicator's to count.
+    expect(s.stats().readings_accepted).toBe(0);
   });
 
   it('gives two nodes that apply the same batches the same seqs, histories and loss counters', () => {

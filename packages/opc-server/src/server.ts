@@ -334,14 +334,17 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       else this.#forwardRefused++;
       return;
     }
-    this.#storeReading(name, value, timestampMs, senderSeq);
+    this.#storeReading(name, value, timestampMs, senderSeq, true);
   }
 
-  /** Stores one reading (local ingest, or a replicated batch's); true when stored. */
-  #storeReading(name: string, value: number, timestampMs: number, senderSeq: number): boolean {
+  /**
+   * Stores one reading, one this node took in (`local`, counted in `readings_accepted`) or one of a replicated
+   * batch (counted by the replicator); true when stored.
+   */
+  #storeReading(name: string, value: number, timestampMs: number, senderSeq: number, local: boolean): boolean {
     const sensor = this.store.ingest(name, value, timestampMs, senderSeq);
     if (sensor !== undefined) {
-      this.#counters.readingsAccepted++;
+      if (local) this.#counters.readingsAccepted++;
       this.hub.publish(sensor);
     } else if (this.store.lastDropReason === 'too-many-sensors') {
       if (!this.#sensorCapLogged) {
@@ -367,7 +370,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       get lastAppliedSeq(): number {
         return mark.seq;
       },
-      reading: (name, value, timestampMs, senderSeq) => this.#storeReading(name, value, timestampMs, senderSeq),
+      reading: (name, value, timestampMs, senderSeq) => this.#storeReading(name, value, timestampMs, senderSeq, false),
       endBatch: (logSeq) => {
         if (!Number.isSafeInteger(logSeq) || logSeq <= mark.seq) {
           throw new RangeError(`logSeq must be an integer above the last applied one, ${mark.seq} (got ${logSeq})`);
