@@ -58,6 +58,11 @@ const assert = (ok, what) => { if (!ok) throw new Error('check failed: ' + what)
 
   const tui = await load('@opc-lite/reader-client/tui');
   assert(typeof tui.createChart === 'function' && typeof tui.createDashboard === 'function', 'tui exports the chart');
+
+  const cluster = await load('@opc-lite/cluster-nats');
+  const batch = cluster.decodeBatch(cluster.encodeBatch('node-a', 1, [{ name: 'ramp', value: 0.5, timestampMs: 1764316800000, senderSeq: 3 }]));
+  assert(batch.origin === 'node-a' && batch.names[0] === 'ramp' && batch.senderSeqs[0] === 3, 'cluster-nats round-trips a batch');
+  assert(typeof cluster.attachCluster === 'function', 'cluster-nats exports attachCluster');
   console.log('  every package loads and works');
 })().catch((err) => { console.error(err); process.exit(1); });
 `;
