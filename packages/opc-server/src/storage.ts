@@ -11,9 +11,11 @@
  * Readings nobody is shown yet are written `writeDelayMs` after the first of
  * them arrived (or at the end of the turn once `MAX_UNWRITTEN` are waiting):
  * under a flat-out load of one reading per datagram that is one write per
- * few thousand readings instead of one per turn of a few dozen. A sensor's loss state is saved as
- * the series' metadata whenever it changes in a way counting cannot replay
- * (`SensorStoreOptions.onLossState`), in the same write as the readings.
+ * few thousand readings instead of one per turn of a few dozen.
+ *
+ * A sensor's loss state is saved as the series' metadata whenever it changes
+ * in a way counting cannot replay (`SensorStoreOptions.onLossState`), in the
+ * same write as the readings.
  *
  * At start, {@link Storage.restore} recreates every sensor from the store:
  * its latest reading and seq (new readings continue above it), its ring
