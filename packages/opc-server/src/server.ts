@@ -21,6 +21,7 @@ import {
   type ParseDatagramOptions,
   type RejectReason,
 } from '@opc-lite/protocol';
+import type { Authenticator } from './auth/authenticator.js';
 import { BusyPoll } from './busy-poll.js';
 import { CommandTimes } from './command-times.js';
 import { RingHistory, type HistoryReader } from './history.js';
@@ -135,6 +136,8 @@ export interface OpcServer extends EventEmitter<OpcServerEvents>, AsyncDisposabl
   readonly hub: Hub<Session>;
   /** What `RANGE` and resumed `SUB`s read: the durable store with `storage`, else the rings. */
   readonly history: HistoryReader;
+  /** The tokens and rights of the `auth` option (docs/SECURITY.md), for the other transports to apply too. */
+  readonly auth: Authenticator | undefined;
   /** How long TCP commands took to answer, by verb (`/metrics` reads it at scrape time). */
   readonly commandTimes: CommandTimes;
   /**
@@ -216,6 +219,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   readonly store: SensorStore;
   readonly hub: Hub<Session>;
   readonly history: HistoryReader;
+  readonly auth: Authenticator | undefined;
   readonly commandTimes = new CommandTimes();
   readonly #options: ResolvedOptions;
   readonly #logger: Logger;
@@ -295,6 +299,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     this.#parseOptions = { maxLineBytes: options.maxLineBytes, nameCache: new NameCache() };
     this.#sink = new IngestSink(this);
     this.history = storage ?? new RingHistory();
+    this.auth = options.auth;
     this.#context = {
       store: this.store,
       hub: this.hub,

@@ -22,6 +22,9 @@ export type HttpErrorCode =
   | 'forbidden-origin'
   | 'too-many-streams'
   | 'shutting-down'
+  | 'auth-required'
+  | 'auth-failed'
+  | 'forbidden'
   | 'internal';
 
 /**

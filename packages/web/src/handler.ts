@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpcServer, Sensor } from '@opc-lite/opc-server';
 import { compilePattern, isValidName, resolveTime, type TimeArg } from '@opc-lite/protocol';
 import { defaultPageDir, loadAssets, type Asset } from './assets.js';
+import { HttpAuth, type Who } from './auth.js';
 import { HttpError } from './errors.js';
 import { WebMetrics, type RouteLabel } from './metrics.js';
 import { resolveWebOptions, type ResolvedWebOptions, type WebOptions } from './options.js';
@@ -88,12 +89,15 @@ class Web {
   readonly #server: OpcServer;
   readonly #options: ResolvedWebOptions;
   readonly #assets: Map<string, Asset> | undefined;
+  /** The server's tokens and rights, when it has an auth file (docs/SECURITY.md, "Tokens on HTTP"). */
+  readonly #auth: HttpAuth | undefined;
   #closed = false;
   #closePromise: Promise<void> | undefined;
 
   constructor(server: OpcServer, options: ResolvedWebOptions) {
     this.#server = server;
     this.#options = options;
+    this.#auth = server.auth === undefined ? undefined : new HttpAuth(server.auth);
     const pageDir = options.pageDir;
     this.#assets = pageDir === false ? undefined : loadAssets(pageDir ?? defaultPageDir());
     if (pageDir !== false && this.#assets === undefined) {
@@ -122,11 +126,29 @@ class Web {
         this.metrics.observe(req.method ?? 'GET', route, res.statusCode, (performance.now() - started) / 1000);
       });
     }
-    try {
-      this.#route(req, res, url, route);
-    } catch (err) {
-      this.#fail(res, err);
+    const auth = this.#auth;
+    if (auth === undefined) {
+      try {
+        this.#route(req, res, url, route, undefined);
+      } catch (err) {
+        this.#fail(res, err);
+      }
+      return;
     }
+    // EventSource cannot send a header: a stream may carry its token as `access_token` (docs/SECURITY.md).
+    const queryToken = route === '/api/stream' ? (url.searchParams.get('access_token') ?? undefined) : undefined;
+    url.searchParams.delete('access_token');
+    auth.identify(req, queryToken).then(
+      (who) => {
+        try {
+          this.#server.commit(); // the token check took a turn or more
+          this.#route(req, res, url, route, who);
+        } catch (err) {
+          this.#fail(res, err);
+        }
+      },
+      (err: unknown) => this.#fail(res, err),
+    );
   }
 
   close(): Promise<void> {
@@ -164,9 +186,10 @@ class Web {
   }
 
   /** Answers the request (or starts to: a body to read, a stream, a scrape). */
-  #route(req: IncomingMessage, res: ServerResponse, url: URL, route: RouteLabel): void {
+  #route(req: IncomingMessage, res: ServerResponse, url: URL, route: RouteLabel, who: Who | undefined): void {
     const method = req.method ?? 'GET';
     const query = url.searchParams;
+    if (who !== undefined) this.#authorize(route, url, who);
     if (route.startsWith('/api/') && this.#closed) throw new HttpError(503, 'shutting-down', 'the server is closing');
     switch (route) {
       case '/healthz':
@@ -186,7 +209,7 @@ class Web {
         return;
       case '/api/sensors':
         allow(method, GET);
-        return this.#sensors(res, new Query(query, ['pattern']));
+        return this.#sensors(res, new Query(query, ['pattern']), who);
       case '/api/sensors/:name':
         allow(method, GET);
         new Query(query, []);
@@ -196,13 +219,18 @@ class Web {
         return this.#range(res, url, new Query(query, RANGE_ARGS));
       case '/api/stream':
         allow(method, ['GET']);
-        return this.#stream(req, res, new Query(query, ['pattern', 'backlog', 'after']));
+        return this.#stream(req, res, new Query(query, ['pattern', 'backlog', 'after']), who);
       case '/api/write':
         allow(method, ['POST']);
         new Query(query, []);
         checkOrigin(req);
         readBody(req, this.#options.maxBodyBytes).then(
           (body) => {
+            try {
+              if (who !== undefined) this.#auth?.requireWrite(who, body);
+            } catch (err) {
+              return this.#fail(res, err);
+            }
             const { status, json } = writeLines(this.#server, body, describeRemote(req));
             sendJson(res, status, json);
           },
@@ -223,6 +251,30 @@ class Web {
     }
   }
 
+  /** What each route needs (docs/SECURITY.md, "Tokens on HTTP"); the page itself and /healthz need nothing. */
+  #authorize(route: RouteLabel, url: URL, who: Who): void {
+    const auth = this.#auth!;
+    switch (route) {
+      case '/metrics':
+        return auth.require(who, 'admin');
+      case '/api/sensors':
+      case '/api/stream':
+        return auth.require(who, 'read-any');
+      case '/api/sensors/:name': {
+        const name = decode(url.pathname.slice('/api/sensors/'.length));
+        return auth.require(who, isValidName(name) ? { read: name } : 'read-any');
+      }
+      case '/api/range': {
+        const name = url.searchParams.get('sensor');
+        return auth.require(who, name !== null && isValidName(name) ? { read: name } : 'read-any');
+      }
+      case '/api/write':
+        return auth.require(who, 'write-any');
+      default:
+        return;
+    }
+  }
+
   #health(res: ServerResponse): void {
     const listening = this.#server.address() !== undefined && !this.#closed;
     const stats = this.#server.stats();
@@ -235,9 +287,10 @@ class Web {
     });
   }
 
-  #sensors(res: ServerResponse, query: Query): void {
+  #sensors(res: ServerResponse, query: Query, who: Who | undefined): void {
     const pattern = query.pattern('pattern', '*');
-    const sensors = this.#server.store.list(pattern === '*' ? undefined : compilePattern(pattern));
+    let sensors = this.#server.store.list(pattern === '*' ? undefined : compilePattern(pattern));
+    if (who !== undefined) sensors = sensors.filter((s) => who.rights.canRead(s.name));
     sendJson(res, 200, { sensors: sensors.map(describeSensor) });
   }
 
@@ -285,7 +338,7 @@ class Web {
     }
   }
 
-  #stream(req: IncomingMessage, res: ServerResponse, query: Query): void {
+  #stream(req: IncomingMessage, res: ServerResponse, query: Query, who: Who | undefined): void {
     const pattern = query.pattern('pattern', '*');
     const backlog = query.int('backlog', 0, this.#options.maxStreamBacklog, 0)!;
     const header = req.headers['last-event-id'];
@@ -309,7 +362,8 @@ class Web {
         headers: { 'Retry-After': '5' },
       });
     }
-    this.streams.open(res, { pattern, resume, backlog });
+    const filter = who === undefined ? undefined : this.#auth?.readFilter(who);
+    this.streams.open(res, { pattern, resume, backlog, ...(filter && { filter }) });
   }
 
   #fail(res: ServerResponse, err: unknown): void {

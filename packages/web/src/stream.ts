@@ -69,6 +69,8 @@ export interface StreamRequest {
   resume: Map<string, number> | undefined;
   /** Recent readings per sensor without a resume point. */
   backlog: number;
+  /** The sensors this stream may carry, asked per reading (docs/SECURITY.md, "Tokens on HTTP"); default all. */
+  filter?: (name: string) => boolean;
 }
 
 /**
@@ -242,7 +244,9 @@ class Stream implements Subscriber {
       'X-Content-Type-Options': 'nosniff',
     });
     const points: Record<string, number> = {};
-    const match = compilePattern(pattern);
+    const byPattern = compilePattern(pattern);
+    const filter = this.#request.filter;
+    const match = filter === undefined ? byPattern : (name: string): boolean => byPattern(name) && filter(name);
     // Resumed sensors keep their place in the id, in the order the id listed them.
     if (resume !== undefined) {
       for (const [name, seq] of resume) {
@@ -279,6 +283,7 @@ class Stream implements Subscriber {
     const owner = this.#owner;
     owner.convert(line);
     const { name, seq, fragment } = owner.converted;
+    if (this.#request.filter !== undefined && !this.#request.filter(name)) return false;
     if (this.#catchingUp.size > 0 && this.#catchingUp.has(name)) return true; // its history page will carry it
     this.#names.push(name);
     this.#seqs.push(seq);

@@ -44,8 +44,26 @@ export class ApiError extends Error {
   }
 }
 
-async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(url, { signal: signal ?? null, headers: { Accept: 'application/json' } });
+const TOKEN_KEY = 'opc-lite-token';
+
+/** The token this tab was given (docs/SECURITY.md, "Tokens on HTTP"), kept for the tab's life only. */
+export function pageToken(): string | undefined {
+  return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+}
+
+async function getJson<T>(url: string, signal?: AbortSignal, asked = false): Promise<T> {
+  const token = pageToken();
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(url, { signal: signal ?? null, headers });
+  if (res.status === 401 && !asked) {
+    // The server checks tokens: ask for one once, and try again with it.
+    const given = window.prompt('This opc-lite server needs a token (docs/SECURITY.md). Token:')?.trim();
+    if (given) {
+      sessionStorage.setItem(TOKEN_KEY, given);
+      return getJson<T>(url, signal, true);
+    }
+  }
   if (!res.ok) {
     let code = 'http';
     let message = `${res.status} ${res.statusText}`;

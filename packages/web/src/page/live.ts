@@ -7,6 +7,7 @@
  * one the browser gave up on (an HTTP error such as 503) is reopened after a pause; both reopen with the last
  * id as `after`.
  */
+import { pageToken } from './api.js';
 
 /** A reading as a `readings` event carries it: name, seq, timestamp (epoch ms), value. */
 export type WireReading = [name: string, seq: number, ts: number, value: number];
@@ -52,7 +53,10 @@ export class LiveStream {
 
   #open(): void {
     const after = this.#lastId === '' ? '' : `&after=${encodeURIComponent(this.#lastId)}`;
-    const source = new EventSource(`/api/stream?pattern=${encodeURIComponent(this.pattern)}${after}`);
+    // EventSource sends no header: the token goes as access_token (docs/SECURITY.md, "Tokens on HTTP").
+    const token = pageToken();
+    const auth = token === undefined ? '' : `&access_token=${encodeURIComponent(token)}`;
+    const source = new EventSource(`/api/stream?pattern=${encodeURIComponent(this.pattern)}${after}${auth}`);
     this.#source = source;
     this.#lastEventAt = performance.now();
     this.handlers.state('connecting');
