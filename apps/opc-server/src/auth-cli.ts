@@ -89,3 +89,19 @@ export function reloadAuth(auth: Authenticator, path: string, log: Logger): void
     log.error({ authFile: path }, `auth file not reloaded, the previous one stays in force: ${err.message}`);
   }
 }
+
+/** Whether an address is reachable from this machine only (127.0.0.0/8, ::1). */
+export const isLoopbackHost = (host: string): boolean =>
+  host === '::1' || host === 'localhost' || /^127\./.test(host) || /^::ffff:127\./i.test(host);
+
+/**
+ * The warning at start for a server on a network address without tokens (docs/SECURITY.md, "Defaults"), or
+ * undefined when there is nothing to warn about.
+ */
+export function exposureWarning(host: string, authFile: string | undefined): string | undefined {
+  if (authFile !== undefined || isLoopbackHost(host)) return undefined;
+  return (
+    `listening on ${host} without --auth-file: anyone who can reach this address may read every sensor, ` +
+    'subscribe to everything and send readings; see docs/SECURITY.md and docs/DEPLOY.md'
+  );
+}

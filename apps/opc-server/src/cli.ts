@@ -9,7 +9,7 @@ import { startWebServer, WebError, type WebServer } from '@opc-lite/web';
 import { attachCluster } from '@opc-lite/cluster-nats';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import { hashTokenCommand, loadAuth, reloadAuth } from './auth-cli.js';
+import { exposureWarning, hashTokenCommand, loadAuth, reloadAuth } from './auth-cli.js';
 import { helpText, parseCli, UsageError, type CliCommand } from './options.js';
 import { RejectLog } from './reject-log.js';
 import { finalSummary, rateSummary } from './summary.js';
@@ -153,6 +153,8 @@ async function main(): Promise<void> {
         : 'listening',
     );
     if (web !== undefined) log.info({ http: web.url }, `page, HTTP API and metrics on ${web.url}`);
+    const exposed = exposureWarning(address.host, authFile);
+    if (exposed !== undefined) log.warn({ host: address.host }, exposed);
   } catch (err) {
     await server.close(); // releases the data directory
     if (err instanceof WebError) fail(describeHttpError(err, command.server.host, command.httpPort), 1);

@@ -694,8 +694,11 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       storage: this.#storage?.stats() ?? memoryStorageStats(),
       replication: this.#replicator?.stats() ?? noReplicationStats(),
     });
-    // The auth_* keys only when tokens are checked (docs/SECURITY.md, "Counters").
-    return this.#options.auth === undefined ? stats : Object.assign(stats, this.#options.auth.stats());
+    // The auth_* keys only when tokens are checked; without, a warning key when exposed (docs/SECURITY.md, "Counters").
+    const auth = this.#options.auth;
+    if (auth !== undefined) return Object.assign(stats, auth.stats());
+    const host = this.#address?.host;
+    return host === undefined || isLoopback(host) ? stats : Object.assign(stats, { exposed_without_auth: 1 });
   }
 }
 
@@ -770,6 +773,11 @@ function describeRemote(socket: net.Socket): string {
   const host = socket.remoteAddress;
   if (host === undefined) return 'unknown';
   return describeAddress(host, socket.remotePort);
+}
+
+/** Whether a bound address is reachable from this machine only (127.0.0.0/8, ::1). */
+export function isLoopback(host: string): boolean {
+  return host === '::1' || host === 'localhost' || /^127\./.test(host) || /^::ffff:127\./i.test(host);
 }
 
 function describeAddress(host: string, port: number | undefined): string {
