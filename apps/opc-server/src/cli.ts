@@ -4,7 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
-import { createOpcServer, DEFAULTS, OpcServerError, STORAGE_DEFAULTS, type OpcServer } from '@opc-lite/opc-server';
+import {
+  createOpcServer,
+  DEFAULTS,
+  OpcServerError,
+  STORAGE_DEFAULTS,
+  TcpIngest,
+  type OpcServer,
+} from '@opc-lite/opc-server';
 import { startWebServer, WebError, type WebServer } from '@opc-lite/web';
 import { attachCluster } from '@opc-lite/cluster-nats';
 import { pino, type Logger } from 'pino';
@@ -59,6 +66,15 @@ const describeHttpError = (err: WebError, host: string, port: number): string =>
   err.code === 'EADDRINUSE'
     ? `HTTP port ${port} is already in use on ${host}; stop the other process, choose another port with --http-port, or turn HTTP off with --http-port 0`
     : `cannot serve HTTP on ${host}:${port}: ${err.message}`;
+
+/** The TCP ingest port could not be had. */
+class IngestListenError extends Error {
+  override readonly name = 'IngestListenError';
+  readonly code = 'ERR_INGEST_LISTEN';
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
 
 const STORAGE_ERRORS = new Set(['ERR_LOCKED', 'ERR_DATA_DIR', 'ERR_CORRUPT']);
 
@@ -129,6 +145,7 @@ async function main(): Promise<void> {
   server.on('reject', (info) => rejects.record(info));
 
   let web: WebServer | undefined;
+  let tcpIngest: TcpIngest | undefined;
   try {
     const address = await server.listen();
     // The page, the HTTP API and /metrics on the same host; a port that cannot be had fails the start, as UDP/TCP's.
@@ -155,8 +172,30 @@ async function main(): Promise<void> {
     if (web !== undefined) log.info({ http: web.url }, `page, HTTP API and metrics on ${web.url}`);
     const exposed = exposureWarning(address.host, authFile);
     if (exposed !== undefined) log.warn({ host: address.host }, exposed);
+    if (command.ingestTcpPort > 0) {
+      // Graphite, native and InfluxDB lines on a stream (docs/INGEST.md, "Graphite over TCP").
+      tcpIngest = await TcpIngest.listen(server, {
+        host: address.host,
+        port: command.ingestTcpPort,
+        maxLineBytes: command.server.maxLineBytes ?? DEFAULTS.maxLineBytes,
+        maxConnections: command.server.maxClients ?? DEFAULTS.maxClients,
+        logger: log,
+      }).catch((err: unknown) => {
+        throw new IngestListenError(err);
+      });
+      const at = `${address.host}:${tcpIngest.port}`;
+      log.info({ ingestTcp: at }, `Graphite, native and InfluxDB lines over TCP on ${at}`);
+    }
   } catch (err) {
+    await web?.close();
     await server.close(); // releases the data directory
+    if (err instanceof IngestListenError) {
+      const reason = (err.cause as { code?: string } | null)?.code === 'EADDRINUSE' ? 'it is in use' : err.message;
+      fail(
+        `cannot listen for TCP ingest on ${command.server.host}:${command.ingestTcpPort}: ${reason}; choose another --ingest-tcp-port`,
+        1,
+      );
+    }
     if (err instanceof WebError) fail(describeHttpError(err, command.server.host, command.httpPort), 1);
     fail(describeListenError(err, command.server.host, command.server.port), 1);
   }
@@ -205,6 +244,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     // The web server first: its streams end before the hub they read from goes.
     (web?.close() ?? Promise.resolve())
+      .then(() => tcpIngest?.close())
       .then(() => server.close())
       .then(
         () => {

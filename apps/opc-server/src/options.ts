@@ -131,6 +131,8 @@ export type CliCommand =
       readonly statsIntervalMs: number;
       /** The HTTP port of the page, the HTTP API and /metrics (`@opc-lite/web`), on the same host; 0 = off. */
       readonly httpPort: number;
+      /** The TCP ingest port (docs/INGEST.md, "Graphite over TCP"), on the same host; 0 = off (the default). */
+      readonly ingestTcpPort: number;
       /** `/metrics` exports the latest value of the sensors matching this pattern (docs/HTTP.md, "GET /metrics"). */
       readonly metricsSensors?: string;
       /** With `--nats`: this node's place in a cluster (docs/CLUSTER.md, "Set-up"). */
@@ -267,6 +269,7 @@ export function parseCli(
     port: { type: 'string', short: 'p' },
     host: { type: 'string', short: 'H' },
     'http-port': { type: 'string' },
+    'ingest-tcp-port': { type: 'string' },
     'metrics-sensors': { type: 'string' },
     nats: { type: 'string' },
     'node-name': { type: 'string' },
@@ -332,6 +335,8 @@ export function parseCli(
 
   const httpSource = pick('http-port', 'OPC_HTTP_PORT');
   const httpPort = httpSource ? parsePort(httpSource.text, httpSource.what) : DEFAULT_HTTP_PORT;
+  const ingestSource = pick('ingest-tcp-port', 'OPC_INGEST_TCP_PORT');
+  const ingestTcpPort = ingestSource ? parsePort(ingestSource.text, ingestSource.what) : 0;
   const metricsSensors = parseMetricsSensors(pick('metrics-sensors', 'OPC_METRICS_SENSORS'), httpPort);
   const cluster = parseCluster(pick, hostname);
 
@@ -373,6 +378,7 @@ export function parseCli(
     server: server as unknown as OpcServerOptions & { port: number; host: string },
     statsIntervalMs,
     httpPort,
+    ingestTcpPort,
     ...(metricsSensors !== undefined && { metricsSensors }),
     ...(cluster !== undefined && { cluster }),
     ...(authFile !== undefined && { authFile }),
@@ -544,6 +550,10 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     [
       '--http-port <n>',
       `HTTP port, on the same host, of the page, the HTTP API and /metrics (default ${DEFAULT_HTTP_PORT}; 0 = off; env OPC_HTTP_PORT)`,
+    ],
+    [
+      '--ingest-tcp-port <n>',
+      "TCP port, on the same host, taking Graphite, native and InfluxDB lines (2003 is Graphite's; default 0 = off; docs/INGEST.md; env OPC_INGEST_TCP_PORT)",
     ],
     [
       '--metrics-sensors <pattern>',

@@ -12,8 +12,12 @@ export {
   type OpcServerEvents,
   type ClientInfo,
   type IngestResult,
+  type IngestOptions,
+  type IngestSource,
   INGEST_SAMPLES,
+  INGEST_SOURCES,
 } from './server.js';
+export { TcpIngest, type TcpIngestOptions } from './ingest-tcp.js';
 export {
   DEFAULTS,
   OpcServerError,
@@ -26,7 +30,14 @@ export {
   type OpcServerLimits,
   type ResolvedOptions,
 } from './options.js';
-export { Counters, buildStats, type OpcServerStats, type StatsGauges, type RejectedStatKey } from './stats.js';
+export {
+  Counters,
+  SourceCounters,
+  buildStats,
+  type OpcServerStats,
+  type StatsGauges,
+  type RejectedStatKey,
+} from './stats.js';
 export {
   CLUSTER_STATES,
   noReplicationStats,
@@ -88,3 +99,4 @@ export {
   type TokenEntry,
   type TokenHash,
 } from './auth/index.js';
+export { UdpAllowList, type UdpRefusal } from './auth/udp-allow.js';

@@ -37,7 +37,7 @@ import {
 import { OutboundCap } from './outbound-cap.js';
 import { noReplicationStats, ReplicationError, type ReplicaApplier, type Replicator } from './replication.js';
 import { Session, type SessionCloseReason, type SessionContext } from './session.js';
-import { Counters, buildStats, type OpcServerStats } from './stats.js';
+import { Counters, buildStats, type OpcServerStats, type SourceCounters } from './stats.js';
 import { memoryStorageStats, Storage } from './storage.js';
 import { SensorStore, type Sensor } from './store.js';
 import { readIntoBuffer } from './user-buffer.js';
@@ -145,7 +145,18 @@ export interface OpcServer extends EventEmitter<OpcServerEvents>, AsyncDisposabl
    * other transports (an HTTP write, a TCP ingest stream). `payload` is one or more lines; the result counts them
    * and gives the first few rejected lines with their reasons.
    */
-  ingest(payload: Uint8Array, options?: { remote?: string }): IngestResult;
+  ingest(payload: Uint8Array, options?: IngestOptions): IngestResult;
+  /**
+   * The general form of {@link OpcServer.ingest}, for a source with its own parser (an MQTT message, an InfluxDB
+   * write, a TCP ingest stream): `feed` reports to the sink it is given, within this call, and the readings are stored
+   * and counted as the UDP path's are, under `options.source`.
+   *
+   * @example
+   * ```ts
+   * server.ingestFrom((sink) => mapMqttMessage(topic, payload, sink), { source: 'mqtt', remote: 'mqtt broker' });
+   * ```
+   */
+  ingestFrom(feed: (sink: DatagramSink) => void, options?: IngestOptions): IngestResult;
   /**
    * Writes the readings stored so far to the durable store's log now, rather than at the end of the turn (a no-op
    * without `storage`, and cheap when nothing is new). The server's own sessions do it before any output; anything
@@ -161,6 +172,42 @@ export interface OpcServer extends EventEmitter<OpcServerEvents>, AsyncDisposabl
    * before the durable store.
    */
   replicate(replicator: Replicator): ReplicaApplier;
+}
+
+/**
+ * Where readings come in, as `STATS` counts them (`ingest_<source>_accepted`, ...): the UDP socket, the TCP ingest
+ * port, HTTP writes, MQTT.
+ *
+ * @example
+ * ```ts
+ * const source: IngestSource = 'mqtt';
+ * ```
+ */
+export type IngestSource = (typeof INGEST_SOURCES)[number];
+
+/**
+ * Every {@link IngestSource}, in `STATS` order.
+ *
+ * @example
+ * ```ts
+ * INGEST_SOURCES; // ['udp', 'tcp', 'http', 'mqtt']
+ * ```
+ */
+export const INGEST_SOURCES = Object.freeze(['udp', 'tcp', 'http', 'mqtt'] as const);
+
+/**
+ * Options of {@link OpcServer.ingest} and {@link OpcServer.ingestFrom}.
+ *
+ * @example
+ * ```ts
+ * server.ingest(body, { remote: 'http 127.0.0.1:50000', source: 'http' });
+ * ```
+ */
+export interface IngestOptions {
+  /** Who sent it, for `reject` events. */
+  remote?: string;
+  /** Which source's counters it goes to (default `'udp'`, as a datagram's). */
+  source?: IngestSource;
 }
 
 /**
@@ -253,12 +300,15 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   #replicator: Replicator | undefined;
   /** Readings the replicator refused (a full backlog). */
   #forwardRefused = 0;
+  /** The counters of the source being ingested: UDP's but inside `ingestFrom`. */
+  #source: SourceCounters;
 
   constructor(options: ResolvedOptions) {
     super();
     this.#options = options;
     this.#logger = options.logger;
     this.#busyPoll = new BusyPoll(options.busyPollUs);
+    this.#source = this.#counters.sources.udp;
     const cap = new OutboundCap<Session>(options.maxOutboundBytes);
     this.#outboundCap = cap;
     this.#scheduler = new WriteScheduler(() => {
@@ -335,8 +385,10 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     if (replicator !== undefined) {
       // Every node stores the timestamp this node gives it (docs/CLUSTER.md, "How a reading flows in a cluster").
       const ts = timestampMs === timestampMs ? timestampMs : this.#options.now();
-      if (replicator.forward(name, value, ts, senderSeq)) this.#counters.readingsAccepted++;
-      else this.#forwardRefused++;
+      if (replicator.forward(name, value, ts, senderSeq)) {
+        this.#counters.readingsAccepted++;
+        this.#source.accepted++;
+      } else this.#forwardRefused++;
       return;
     }
     this.#storeReading(name, value, timestampMs, senderSeq, true);
@@ -349,7 +401,10 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   #storeReading(name: string, value: number, timestampMs: number, senderSeq: number, local: boolean): boolean {
     const sensor = this.store.ingest(name, value, timestampMs, senderSeq);
     if (sensor !== undefined) {
-      if (local) this.#counters.readingsAccepted++;
+      if (local) {
+        this.#counters.readingsAccepted++;
+        this.#source.accepted++;
+      }
       this.hub.publish(sensor);
     } else if (this.store.lastDropReason === 'too-many-sensors') {
       if (!this.#sensorCapLogged) {
@@ -390,6 +445,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   reject(reason: RejectReason, line: Uint8Array): void {
     this.#counters.readingsRejected++;
     this.#counters.rejected[reason]++;
+    this.#source.rejected[reason]++;
     if (this.listenerCount('reject') > 0) {
       this.#emitReject(reason, Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1'));
     }
@@ -399,13 +455,29 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   rejectText(reason: RejectReason, line: string): void {
     this.#counters.readingsRejected++;
     this.#counters.rejected[reason]++;
+    this.#source.rejected[reason]++;
     if (this.listenerCount('reject') > 0) this.#emitReject(reason, line);
   }
 
-  ingest(payload: Uint8Array, options: { remote?: string } = {}): IngestResult {
+  /** @internal */
+  ignored(count: number): void {
+    this.#counters.fieldsIgnored += count;
+    this.#source.ignored += count;
+  }
+
+  ingest(payload: Uint8Array, options: IngestOptions = {}): IngestResult {
     if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array (a Buffer)');
-    const result: IngestResult = { accepted: 0, rejected: 0, samples: [] };
+    return this.ingestFrom((sink) => parseDatagram(payload, sink, this.#parseOptions), options);
+  }
+
+  ingestFrom(feed: (sink: DatagramSink) => void, options: IngestOptions = {}): IngestResult {
+    if (typeof feed !== 'function') throw new TypeError('feed must be a function of a sink');
+    const source = options.source ?? 'udp';
     const counters = this.#counters;
+    const sourceCounters = counters.sources[source];
+    if (sourceCounters === undefined)
+      throw new RangeError(`source must be one of udp, tcp, http, mqtt (got ${source})`);
+    const result: IngestResult = { accepted: 0, rejected: 0, samples: [] };
     const sample = (reason: RejectReason | 'duplicate' | 'backlog-full', line: string): void => {
       result.rejected++;
       if (result.samples.length < INGEST_SAMPLES) result.samples.push({ reason, line });
@@ -425,12 +497,17 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
         this.reject(reason, line);
         sample(reason, Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1'));
       },
+      ignored: (count) => this.ignored(count),
     };
+    const outerRemote = this.#ingestRemote;
+    const outerSource = this.#source;
     this.#ingestRemote = options.remote;
+    this.#source = sourceCounters;
     try {
-      parseDatagram(payload, sink, this.#parseOptions);
+      feed(sink);
     } finally {
-      this.#ingestRemote = undefined;
+      this.#ingestRemote = outerRemote;
+      this.#source = outerSource;
     }
     return result;
   }
@@ -450,6 +527,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   readonly #onDatagram = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     this.#counters.datagramsReceived++;
     this.#counters.bytesReceived += msg.length;
+    // docs/SECURITY.md, "UDP ingest": a sender outside udpAllow is dropped unread (and counted there).
+    if (this.#options.udpAllow?.check(rinfo.address) === false) return;
     // Kept by reference (no copy, no string) for the reject events of this datagram's lines.
     this.#datagramFrom = rinfo;
     try {
@@ -695,6 +774,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       replication: this.#replicator?.stats() ?? noReplicationStats(),
     });
     // The auth_* keys only when tokens are checked; without, a warning key when exposed (docs/SECURITY.md, "Counters").
+    const udpAllow = this.#options.udpAllow;
+    if (udpAllow !== undefined) Object.assign(stats, udpAllow.stats());
     const auth = this.#options.auth;
     if (auth !== undefined) return Object.assign(stats, auth.stats());
     const host = this.#address?.host;
@@ -716,6 +797,10 @@ class IngestSink implements DatagramSink {
 
   reject(reason: RejectReason, line: Uint8Array): void {
     this.#server.reject(reason, line);
+  }
+
+  ignored(count: number): void {
+    this.#server.ignored(count);
   }
 }
 

@@ -63,7 +63,11 @@ export interface OpcServerStats extends StorageStats, ReplicationStats {
   udp_errors: number;
   recv_buffer_bytes: number;
   history_capacity: number;
+  /** Parts of readings that held no number, skipped (string and boolean fields, non-numeric JSON leaves). */
+  fields_ignored: number;
   [key: RejectedStatKey]: number;
+  /** `ingest_<source>_accepted`, `_rejected`, `_ignored` for `udp`, `tcp`, `http`, `mqtt`. */
+  [key: `ingest_${string}`]: number;
 }
 
 /**
@@ -95,6 +99,15 @@ export class Counters {
   outboundEvictions = 0;
   idleDisconnects = 0;
   udpErrors = 0;
+  /** Parts of readings skipped for holding no number, every source together. */
+  fieldsIgnored = 0;
+  /** The same counts, by source. */
+  readonly sources: Readonly<Record<(typeof SOURCES)[number], SourceCounters>> = {
+    udp: new SourceCounters(),
+    tcp: new SourceCounters(),
+    http: new SourceCounters(),
+    mqtt: new SourceCounters(),
+  };
 
   constructor() {
     const rejected = {} as Record<RejectReason, number>;
@@ -102,6 +115,39 @@ export class Counters {
     this.rejected = rejected;
   }
 }
+
+/**
+ * What one ingest source (UDP, the TCP ingest port, HTTP writes, MQTT) took in: `STATS` keys
+ * `ingest_<source>_accepted`, `ingest_<source>_rejected` (every reason), `ingest_<source>_ignored`.
+ *
+ * @example
+ * ```ts
+ * new Counters().sources.mqtt.accepted; // 0
+ * ```
+ */
+export class SourceCounters {
+  accepted = 0;
+  /** Parts skipped for holding no number (string and boolean fields, non-numeric JSON leaves). */
+  ignored = 0;
+  /** Rejected readings by reason. */
+  readonly rejected: Record<RejectReason, number> = rejectCounts();
+
+  /** Every rejected reading, whatever the reason. */
+  get rejectedTotal(): number {
+    let n = 0;
+    for (const reason of REJECT_REASONS) n += this.rejected[reason];
+    return n;
+  }
+}
+
+function rejectCounts(): Record<RejectReason, number> {
+  const rejected = {} as Record<RejectReason, number>;
+  for (const reason of REJECT_REASONS) rejected[reason] = 0;
+  return rejected;
+}
+
+/** The ingest sources, in `STATS` order (the server's `INGEST_SOURCES`). */
+const SOURCES = ['udp', 'tcp', 'http', 'mqtt'] as const;
 
 /**
  * Gauges that live outside {@link Counters}.
@@ -171,6 +217,15 @@ export function buildStats(c: Counters, g: StatsGauges): OpcServerStats {
     udp_errors: c.udpErrors,
     recv_buffer_bytes: g.recvBufferBytes,
     history_capacity: g.historyCapacity,
+    fields_ignored: c.fieldsIgnored,
+  });
+  for (const source of SOURCES) {
+    const counts = c.sources[source];
+    out[`ingest_${source}_accepted`] = counts.accepted;
+    out[`ingest_${source}_rejected`] = counts.rejectedTotal;
+    out[`ingest_${source}_ignored`] = counts.ignored;
+  }
+  Object.assign(out, {
     ...g.storage,
     ...(g.replication ?? noReplicationStats()),
   });

@@ -1,0 +1,75 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TcpIngest } from './ingest-tcp.js';
+import { createOpcServer, type OpcServer } from './server.js';
+
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close();
+});
+
+async function start(maxSensors = 10_000): Promise<{ server: OpcServer; port: number }> {
+  const server = createOpcServer({ port: 0, maxSensors });
+  open.push(server);
+  const ingest = await TcpIngest.listen(server, {
+    host: '127.0.0.1',
+    port: 0,
+    maxLineBytes: 1024,
+    maxConnections: 4,
+  });
+  open.push(ingest);
+  return { server, port: ingest.port };
+}
+
+/** Sends the chunks one write each, ends the stream, and waits for the server to close its side. */
+async function send(port: number, chunks: Array<string | Buffer>): Promise<void> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  for (const chunk of chunks) socket.write(chunk);
+  socket.end();
+  socket.resume();
+  await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+}
+
+describe('the TCP ingest port (docs/INGEST.md)', () => {
+  it('stores Graphite, native and Influx lines cut anywhere, and counts them under tcp', async () => {
+    const { server, port } = await start();
+    await send(port, [
+      'nas.cpu-0.cpu-idle 98.5 17643',
+      '16800\r\ndisk.used;dc=eu 42 1764316800\nweather,site=roof temp=21.5,note="ok" 1764316800000000000\n',
+      'ramp 0.25',
+    ]);
+    expect(server.store.get('nas.cpu-0.cpu-idle')?.lastValue).toBe(98.5);
+    expect(server.store.get('disk.used_dc_eu')?.lastValue).toBe(42);
+    expect(server.store.get('weather/roof/temp')?.lastValue).toBe(21.5);
+    expect(server.store.get('ramp')?.lastValue).toBe(0.25);
+    const stats = server.stats();
+    expect(stats.ingest_tcp_accepted).toBe(4);
+    expect(stats.ingest_tcp_ignored).toBe(1);
+    expect(stats.fields_ignored).toBe(1);
+    expect(stats.ingest_udp_accepted).toBe(0);
+  });
+
+  it('refuses a line over maxLineBytes and a bad one, and keeps reading the stream', async () => {
+    const { server, port } = await start();
+    await send(port, [`long ${'9'.repeat(2000)}\n`, 'ramp nan\n', 'ramp 1\n']);
+    expect(server.store.get('ramp')?.lastValue).toBe(1);
+    const stats = server.stats();
+    expect(stats.ingest_tcp_rejected).toBe(2);
+    expect(stats.rejected_line_too_long).toBe(1);
+    expect(stats.rejected_bad_number).toBe(1);
+  });
+
+  it('takes a megabyte of lines without loss, and stops at maxSensors without harm to known sensors', async () => {
+    const { server, port } = await start(100);
+    const lines: string[] = [];
+    for (let i = 0; i < 50_000; i++) lines.push(`s${i % 200} ${i}\n`);
+    const body = Buffer.from(lines.join(''));
+    expect(body.length).toBeGreaterThan(400_000);
+    await send(port, [body, body]);
+    expect(server.store.size).toBe(100);
+    expect(server.stats().ingest_tcp_accepted).toBe(50_000);
+    expect(server.stats().rejected_too_many_sensors).toBe(50_000);
+    expect(server.store.get('s99')?.lastValue).toBe(49_899);
+  });
+});
