@@ -99,4 +99,3 @@ export {
   type TokenEntry,
   type TokenHash,
 } from './auth/index.js';
-export { UdpAllowList, type UdpRefusal } from './auth/udp-allow.js';
