@@ -19,6 +19,7 @@ import { Query } from './query.js';
 import { rangeBody } from './range.js';
 import { parseEventId, StreamHub } from './stream.js';
 import { readBody, writeLines } from './write.js';
+import { influxPrecision, readInfluxBody, writeInflux } from './influx-write.js';
 
 /**
  * The request handler, with what it owns.
@@ -176,6 +177,8 @@ class Web {
       case '/api/range':
       case '/api/stream':
       case '/api/write':
+      case '/write':
+      case '/api/v2/write':
         return path;
       case '/':
         return '/';
@@ -237,6 +240,24 @@ class Web {
           (err: unknown) => this.#fail(res, err),
         );
         return;
+      case '/write':
+      case '/api/v2/write': {
+        // InfluxDB's write endpoints (docs/INGEST.md, "InfluxDB line protocol over HTTP").
+        allow(method, ['POST']);
+        const precision = influxPrecision(query, route === '/write' ? 'v1' : 'v2');
+        checkOrigin(req);
+        readInfluxBody(req, this.#options.maxBodyBytes).then(
+          (body) => {
+            const { status, json } = writeInflux(this.#server, body, precision, describeRemote(req));
+            if (json === undefined) {
+              res.writeHead(status, API_HEADERS);
+              res.end();
+            } else sendJson(res, status, json);
+          },
+          (err: unknown) => this.#fail(res, err),
+        );
+        return;
+      }
       case '/':
       case '/assets': {
         const asset = this.#assets?.get(route === '/' ? '/index.html' : url.pathname);
@@ -269,6 +290,8 @@ class Web {
         return auth.require(who, name !== null && isValidName(name) ? { read: name } : 'read-any');
       }
       case '/api/write':
+      case '/write':
+      case '/api/v2/write':
         return auth.require(who, 'write-any');
       default:
         return;

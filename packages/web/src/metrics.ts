@@ -162,6 +162,8 @@ export type RouteLabel =
   | '/api/range'
   | '/api/stream'
   | '/api/write'
+  | '/write'
+  | '/api/v2/write'
   | '/healthz'
   | '/metrics'
   | 'other';
