@@ -9,7 +9,7 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 const alias = [
   { find: /^@opc-lite\/reader-client\/tui$/, replacement: here('./packages/reader-client/src/tui/index.ts') },
   {
-    find: /^@opc-lite\/(protocol|ring-buffer|sawtooth-generator|tsdb|opc-server|reader-client)$/,
+    find: /^@opc-lite\/(protocol|ring-buffer|sawtooth-generator|tsdb|opc-server|reader-client|mqtt)$/,
     replacement: here('./packages/$1/src/index.ts'),
   },
 ];
@@ -35,6 +35,7 @@ export default defineConfig({
       project('packages/opc-server', '@opc-lite/opc-server'),
       project('packages/reader-client', '@opc-lite/reader-client'),
       project('packages/web', '@opc-lite/web'),
+      project('packages/mqtt', '@opc-lite/mqtt'),
       project('apps/opc-server', 'opc-server'),
       project('apps/sensor', 'opc-sensor'),
       project('apps/reader', 'opc-reader'),
