@@ -14,6 +14,7 @@ import {
 } from '@opc-lite/opc-server';
 import { startWebServer, WebError, type WebServer } from '@opc-lite/web';
 import { attachCluster } from '@opc-lite/cluster-nats';
+import { startMqttBridge, type MqttBridge } from '@opc-lite/mqtt';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { exposureWarning, hashTokenCommand, loadAuth, reloadAuth } from './auth-cli.js';
@@ -146,6 +147,7 @@ async function main(): Promise<void> {
 
   let web: WebServer | undefined;
   let tcpIngest: TcpIngest | undefined;
+  let mqtt: MqttBridge | undefined;
   try {
     const address = await server.listen();
     // The page, the HTTP API and /metrics on the same host; a port that cannot be had fails the start, as UDP/TCP's.
@@ -185,6 +187,24 @@ async function main(): Promise<void> {
       });
       const at = `${address.host}:${tcpIngest.port}`;
       log.info({ ingestTcp: at }, `Graphite, native and InfluxDB lines over TCP on ${at}`);
+    }
+    const m = command.mqtt;
+    if (m !== undefined) {
+      // Never throws for a broker that cannot be reached: it logs and retries (docs/INGEST.md, "MQTT").
+      mqtt = startMqttBridge(server, {
+        url: m.url,
+        topics: m.topics,
+        ...(m.publishPrefix !== undefined && { publishPrefix: m.publishPrefix }),
+        ...(m.username !== undefined && { username: m.username }),
+        ...(m.password !== undefined && { password: m.password }),
+        logger: log,
+      });
+      const shown = new URL(m.url);
+      shown.password = '';
+      log.info(
+        { mqtt: shown.href, topics: m.topics, publish: m.publishPrefix },
+        `reading MQTT ${m.topics.join(' ')} from ${shown.host}`,
+      );
     }
   } catch (err) {
     await web?.close();
@@ -244,6 +264,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     // The web server first: its streams end before the hub they read from goes.
     (web?.close() ?? Promise.resolve())
+      .then(() => mqtt?.close())
       .then(() => tcpIngest?.close())
       .then(() => server.close())
       .then(

@@ -22,3 +22,36 @@ describe('--ingest-tcp-port', () => {
     expect(() => run(['--ingest-tcp-port', '70000'])).toThrow(/--ingest-tcp-port/);
   });
 });
+
+describe('--mqtt, --mqtt-topic, --mqtt-publish', () => {
+  it('subscribes to # by default, takes repeated topics, and the credentials from the environment', () => {
+    expect(run(['--mqtt', 'mqtt://broker:1883']).mqtt).toEqual({ url: 'mqtt://broker:1883', topics: ['#'] });
+    const command = run(
+      [
+        '--mqtt',
+        'mqtts://broker:8883',
+        '--mqtt-topic',
+        'tele/#',
+        '--mqtt-topic',
+        'shellies/#',
+        '--mqtt-publish',
+        'opc/',
+      ],
+      { OPC_MQTT_USERNAME: 'u', OPC_MQTT_PASSWORD: 'p' },
+    );
+    expect(command.mqtt).toEqual({
+      url: 'mqtts://broker:8883',
+      topics: ['tele/#', 'shellies/#'],
+      publishPrefix: 'opc',
+      username: 'u',
+      password: 'p',
+    });
+  });
+
+  it('refuses a URL that is not mqtt:// or mqtts://, and MQTT settings without --mqtt', () => {
+    expect(() => run(['--mqtt', 'http://broker'])).toThrow(/mqtt:\/\/ or mqtts:\/\//);
+    expect(() => run(['--mqtt', 'not a url'])).toThrow(/broker URL/);
+    expect(() => run(['--mqtt-topic', 'a/#'])).toThrow(/without --mqtt/);
+    expect(() => run(['--mqtt', 'mqtt://b', '--mqtt-publish', 'a/#'])).toThrow(/without \+ or #/);
+  });
+});

@@ -133,6 +133,8 @@ export type CliCommand =
       readonly httpPort: number;
       /** The TCP ingest port (docs/INGEST.md, "Graphite over TCP"), on the same host; 0 = off (the default). */
       readonly ingestTcpPort: number;
+      /** With `--mqtt`: the broker to read from, and publish to (docs/INGEST.md, "MQTT"). */
+      readonly mqtt?: MqttCommand;
       /** `/metrics` exports the latest value of the sensors matching this pattern (docs/HTTP.md, "GET /metrics"). */
       readonly metricsSensors?: string;
       /** With `--nats`: this node's place in a cluster (docs/CLUSTER.md, "Set-up"). */
@@ -263,13 +265,16 @@ export function parseCli(
   cwd: string = process.cwd(),
   hostname: string = os.hostname(),
 ): CliCommand {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
     port: { type: 'string', short: 'p' },
     host: { type: 'string', short: 'H' },
     'http-port': { type: 'string' },
     'ingest-tcp-port': { type: 'string' },
+    mqtt: { type: 'string' },
+    'mqtt-topic': { type: 'string', multiple: true },
+    'mqtt-publish': { type: 'string' },
     'metrics-sensors': { type: 'string' },
     nats: { type: 'string' },
     'node-name': { type: 'string' },
@@ -300,6 +305,7 @@ export function parseCli(
     throw new UsageError(describeParseError(err, Object.keys(options)), { cause: err });
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
+  const mqttTopics = (parsed.values as Record<string, unknown>)['mqtt-topic'] as string[] | undefined;
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
   if (parsed.positionals[0] === 'hash-token') {
@@ -337,6 +343,7 @@ export function parseCli(
   const httpPort = httpSource ? parsePort(httpSource.text, httpSource.what) : DEFAULT_HTTP_PORT;
   const ingestSource = pick('ingest-tcp-port', 'OPC_INGEST_TCP_PORT');
   const ingestTcpPort = ingestSource ? parsePort(ingestSource.text, ingestSource.what) : 0;
+  const mqtt = parseMqtt(pick, mqttTopics, env);
   const metricsSensors = parseMetricsSensors(pick('metrics-sensors', 'OPC_METRICS_SENSORS'), httpPort);
   const cluster = parseCluster(pick, hostname);
 
@@ -379,6 +386,7 @@ export function parseCli(
     statsIntervalMs,
     httpPort,
     ingestTcpPort,
+    ...(mqtt !== undefined && { mqtt }),
     ...(metricsSensors !== undefined && { metricsSensors }),
     ...(cluster !== undefined && { cluster }),
     ...(authFile !== undefined && { authFile }),
@@ -403,6 +411,63 @@ function parseMetricsSensors(source: { text: string; what: string } | undefined,
 }
 
 type Pick = (flag: string, envName: string) => { text: string; what: string } | undefined;
+
+/** The MQTT settings of `opc-server --mqtt ...` (docs/INGEST.md, "MQTT"). */
+export interface MqttCommand {
+  /** `mqtt://host:1883` or `mqtts://host:8883`, the password left out of logs by the CLI. */
+  readonly url: string;
+  /** Topic filters (default `#`). */
+  readonly topics: readonly string[];
+  /** `--mqtt-publish <prefix>`: every reading to `<prefix>/<sensor>`, retained. */
+  readonly publishPrefix?: string;
+  /** From OPC_MQTT_USERNAME / OPC_MQTT_PASSWORD; the URL's own user and password otherwise. */
+  readonly username?: string;
+  readonly password?: string;
+}
+
+function parseMqtt(
+  pick: Pick,
+  topics: readonly string[] | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): MqttCommand | undefined {
+  const source = pick('mqtt', 'OPC_MQTT');
+  const publish = pick('mqtt-publish', 'OPC_MQTT_PUBLISH');
+  if (source === undefined) {
+    if (topics !== undefined && topics.length > 0)
+      throw new UsageError('--mqtt-topic is an MQTT setting; it does nothing without --mqtt');
+    if (publish !== undefined)
+      throw new UsageError(`${publish.what} is an MQTT setting; it does nothing without --mqtt`);
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(source.text);
+  } catch (err) {
+    throw new UsageError(`${source.what} must be a broker URL such as mqtt://127.0.0.1:1883 (got '${source.text}')`, {
+      cause: err,
+    });
+  }
+  if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:') {
+    throw new UsageError(`${source.what} must be mqtt:// or mqtts:// (got '${url.protocol}//')`);
+  }
+  for (const topic of topics ?? []) {
+    if (topic === '' || /#./.test(topic))
+      throw new UsageError(`--mqtt-topic must be a topic filter such as tele/# (got '${topic}')`);
+  }
+  const prefix = publish?.text.replace(/\/+$/, '');
+  if (prefix !== undefined && (prefix === '' || /[+#]/.test(prefix))) {
+    throw new UsageError(`${publish!.what} must be a topic prefix without + or # (got '${publish!.text}')`);
+  }
+  const username = env.OPC_MQTT_USERNAME;
+  const password = env.OPC_MQTT_PASSWORD;
+  return {
+    url: source.text,
+    topics: topics !== undefined && topics.length > 0 ? [...topics] : ['#'],
+    ...(prefix !== undefined && { publishPrefix: prefix }),
+    ...(username !== undefined && username !== '' && { username }),
+    ...(password !== undefined && password !== '' && { password }),
+  };
+}
 
 /** The cluster settings of `opc-server --nats ...` (docs/CLUSTER.md, "Set-up"). */
 export interface ClusterCommand {
@@ -555,6 +620,12 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
       '--ingest-tcp-port <n>',
       "TCP port, on the same host, taking Graphite, native and InfluxDB lines (2003 is Graphite's; default 0 = off; docs/INGEST.md; env OPC_INGEST_TCP_PORT)",
     ],
+    [
+      '--mqtt <url>',
+      'read sensors from this MQTT broker, mqtt:// or mqtts:// (docs/INGEST.md; env OPC_MQTT; user and password in the URL or OPC_MQTT_USERNAME, OPC_MQTT_PASSWORD)',
+    ],
+    ['--mqtt-topic <filter>', 'a topic filter to subscribe to, repeatable (default #)'],
+    ['--mqtt-publish <prefix>', 'publish every reading to <prefix>/<sensor>, retained, QoS 0 (env OPC_MQTT_PUBLISH)'],
     [
       '--metrics-sensors <pattern>',
       `in /metrics, the latest value of each sensor matching the pattern heard from in the last ${WEB_DEFAULTS.metricsSensorsStaleMs / 60_000} min, at most ${WEB_DEFAULTS.metricsSensorsMax} (default none; env OPC_METRICS_SENSORS)`,
