@@ -63,6 +63,9 @@ const assert = (ok, what) => { if (!ok) throw new Error('check failed: ' + what)
   const batch = cluster.decodeBatch(cluster.encodeBatch('node-a', 1, [{ name: 'ramp', value: 0.5, timestampMs: 1764316800000, senderSeq: 3 }]));
   assert(batch.origin === 'node-a' && batch.names[0] === 'ramp' && batch.senderSeqs[0] === 3, 'cluster-nats round-trips a batch');
   assert(typeof cluster.attachCluster === 'function', 'cluster-nats exports attachCluster');
+
+  const mqtt = await load('@opc-lite/mqtt');
+  assert(typeof mqtt.startMqttBridge === 'function' && mqtt.MQTT_BRIDGE_DEFAULTS.topics[0] === '#', 'mqtt exports startMqttBridge');
   console.log('  every package loads and works');
 })().catch((err) => { console.error(err); process.exit(1); });
 `;
