@@ -441,6 +441,8 @@ class Engine implements Tsdb {
       throw new RangeError(`meta must be at most ${MAX_META_BYTES} bytes (got ${meta.length})`);
     s.meta = meta.slice();
     if (!this.#degraded) {
+      // After the samples appended so far: metadata that describes them is never in the log without them.
+      this.#flushBatch();
       this.#wal.append(RECORD_META, encodeMetaRecord(this.#nextRecord++, id, meta));
       this.#walPending = true;
     }
