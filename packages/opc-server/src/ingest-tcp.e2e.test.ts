@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TcpIngest } from './ingest-tcp.js';
@@ -71,5 +72,44 @@ describe('the TCP ingest port (docs/INGEST.md)', () => {
     expect(server.stats().ingest_tcp_accepted).toBe(50_000);
     expect(server.stats().rejected_too_many_sensors).toBe(50_000);
     expect(server.store.get('s99')?.lastValue).toBe(49_899);
+  });
+});
+
+/** Examples of the InfluxDB line-protocol reference ("Special characters"), escaping included. */
+const REFERENCE_LINES = [
+  'my\\,measurement,tag\\ key=tag\\ value field\\=key=1 1556813561098000000',
+  'cpu,host=server\\,01,region=us\\=west usage=5i',
+  '"measurement\\ with\\ quo⚡️es\\ and\\ emoji",tag\\ key\\ with\\ sp🚀ces=tag\\,value\\,with"commas" field_k\\ey="string field value, only \\" need be esc🍭ped",n=2u',
+  'my\\ Measurement fieldKey="string value"',
+  'weather,location=us-midwest temperature=82 1465839830100400200',
+];
+
+function expectReferenceReadings(server: OpcServer): void {
+  expect(server.store.get('my_measurement/tag_value/field_key')?.lastTimestampMs).toBe(1556813561098);
+  expect(server.store.get('cpu/server_01/us_west/usage')?.lastValue).toBe(5);
+  expect(server.store.get('_measurement_with_quo__es_and_emoji_/tag_value_with_commas_/n')?.lastValue).toBe(2);
+  expect(server.store.get('weather/us-midwest/temperature')?.lastValue).toBe(82);
+  expect(server.store.size).toBe(4);
+  expect(server.stats().rejected_unsupported_type).toBe(1); // a line with only a string field
+}
+
+describe("the line-protocol reference's escaping examples", () => {
+  it('are read the same over the TCP ingest port', async () => {
+    const { server, port } = await start();
+    await send(port, [REFERENCE_LINES.join('\n')]);
+    expectReferenceReadings(server);
+    expect(server.stats().ingest_tcp_accepted).toBe(4);
+  });
+
+  it('are read the same in a UDP datagram', async () => {
+    const server = createOpcServer({ port: 0 });
+    open.push(server);
+    const { udpPort } = await server.listen();
+    const udp = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => udp.send(REFERENCE_LINES.join('\n'), udpPort, '127.0.0.1', () => resolve()));
+    udp.close();
+    await expect.poll(() => server.stats().datagrams_received).toBe(1);
+    expectReferenceReadings(server);
+    expect(server.stats().ingest_udp_accepted).toBe(4);
   });
 });
