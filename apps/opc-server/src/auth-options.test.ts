@@ -25,3 +25,19 @@ describe('parseCli: tokens (docs/SECURITY.md)', () => {
     expect(help).toContain('opc-server hash-token [--generate]');
   });
 });
+
+describe('parseCli: --udp-allow (docs/SECURITY.md, "UDP ingest")', () => {
+  it('is repeatable, or one OPC_UDP_ALLOW with commas, the flags winning', () => {
+    expect(parseCli(['--udp-allow', '10.0.0.0/8', '--udp-allow', '::1'], {})).toMatchObject({
+      server: { udpAllow: ['10.0.0.0/8', '::1'] },
+    });
+    expect(parseCli([], { OPC_UDP_ALLOW: '10.0.0.0/8, 192.168.1.7' })).toMatchObject({
+      server: { udpAllow: ['10.0.0.0/8', '192.168.1.7'] },
+    });
+    expect(parseCli(['--udp-allow', '1.2.3.4'], { OPC_UDP_ALLOW: '10.0.0.0/8' })).toMatchObject({
+      server: { udpAllow: ['1.2.3.4'] },
+    });
+    expect((parseCli([], {}) as { server: object }).server).not.toHaveProperty('udpAllow');
+    expect(helpText('1.0.0', {})).toContain('--udp-allow <cidr>');
+  });
+});

@@ -281,6 +281,7 @@ export function parseCli(
     'nats-stream': { type: 'string' },
     'nats-replicas': { type: 'string' },
     'auth-file': { type: 'string' },
+    'udp-allow': { type: 'string', multiple: true },
     generate: { type: 'boolean' },
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
@@ -358,11 +359,16 @@ export function parseCli(
     else server[f.key] = value;
   }
 
+  // Repeatable, or one variable with commas (docs/SECURITY.md, "UDP ingest"); the library checks each rule.
+  const udpFlags = values['udp-allow'] as unknown as string[] | undefined;
+  const udpEnv = env.OPC_UDP_ALLOW;
+  const udpAllow = udpFlags ?? (udpEnv === undefined || udpEnv.trim() === '' ? undefined : udpEnv.split(','));
   const authSource = pick('auth-file', 'OPC_AUTH_FILE');
   const authFile = authSource === undefined ? undefined : path.resolve(cwd, authSource.text);
 
   const storage = parseStorage(values, env, pick, cwd);
   if (storage !== undefined) server.storage = storage;
+  if (udpAllow !== undefined) (server as { udpAllow?: string[] }).udpAllow = udpAllow.map((r) => r.trim());
 
   const levelSource = pick('log-level', 'OPC_LOG_LEVEL');
   const logLevel = (levelSource?.text ?? 'info') as LogLevel;
@@ -608,6 +614,10 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
   const rows: [string, string][] = [
     ['-p, --port <n>', `UDP and TCP port (default ${DEFAULT_PORT}; env OPC_PORT)`],
     ['-H, --host <addr>', `address to bind (default ${DEFAULT_HOST}; 0.0.0.0 exposes it; env OPC_HOST)`],
+    [
+      '--udp-allow <cidr>',
+      'take UDP datagrams only from this address or block, e.g. 10.20.0.0/16 (repeatable; env OPC_UDP_ALLOW, commas)',
+    ],
     [
       '--auth-file <path>',
       'tokens and their rights; clients then need AUTH <token>; reloaded on SIGHUP (docs/SECURITY.md; env OPC_AUTH_FILE)',

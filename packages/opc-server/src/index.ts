@@ -99,3 +99,4 @@ export {
   type TokenEntry,
   type TokenHash,
 } from './auth/index.js';
+export { UdpAllowList, type UdpRefusal } from './auth/udp-allow.js';

@@ -4,6 +4,7 @@
  * defaults").
  */
 import { Authenticator } from './auth/authenticator.js';
+import { UdpAllowList } from './auth/udp-allow.js';
 import type { StorageOptions } from './storage.js';
 
 /**
@@ -95,6 +96,11 @@ export interface OpcServerOptions {
    * right. Without it every client may do everything.
    */
   auth?: Authenticator;
+  /**
+   * Take datagrams only from these addresses or CIDR blocks (`10.20.0.0/16`, `fd00::/8`); the others are dropped
+   * and counted in `STATS` as `udp_refused_not_allowed` (docs/SECURITY.md, "UDP ingest"). Default: from anyone.
+   */
+  udpAllow?: readonly string[];
 }
 
 /**
@@ -105,7 +111,9 @@ export interface OpcServerOptions {
  * const limits: OpcServerLimits = { ...DEFAULTS, port: 0 };
  * ```
  */
-export type OpcServerLimits = Required<Omit<OpcServerOptions, 'logger' | 'signal' | 'now' | 'storage' | 'auth'>>;
+export type OpcServerLimits = Required<
+  Omit<OpcServerOptions, 'logger' | 'signal' | 'now' | 'storage' | 'auth' | 'udpAllow'>
+>;
 
 /**
  * The default of every option (frozen).
@@ -159,6 +167,7 @@ export interface ResolvedOptions extends OpcServerLimits {
   now: () => number;
   storage: StorageOptions | undefined;
   auth: Authenticator | undefined;
+  udpAllow: UdpAllowList | undefined;
 }
 
 /**
@@ -210,7 +219,7 @@ export const INTEGER_RULES: Readonly<Record<Exclude<keyof OpcServerLimits, 'host
   maxRangeReply: { min: 1, max: 2 ** 31 - 1 },
 });
 
-const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'logger', 'signal', 'now', 'storage', 'auth']);
+const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'logger', 'signal', 'now', 'storage', 'auth', 'udpAllow']);
 
 /**
  * Checks options and fills in defaults. Throws a TypeError (wrong type,
@@ -283,6 +292,7 @@ export function resolveOptions(options: OpcServerOptions = {}): ResolvedOptions 
     throw new TypeError('auth must be an Authenticator (see docs/SECURITY.md)');
   }
   out.auth = given.auth;
+  out.udpAllow = given.udpAllow === undefined ? undefined : new UdpAllowList(given.udpAllow as readonly string[]);
   return out as unknown as ResolvedOptions;
 }
 

@@ -527,6 +527,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   readonly #onDatagram = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     this.#counters.datagramsReceived++;
     this.#counters.bytesReceived += msg.length;
+    // docs/SECURITY.md, "UDP ingest": a sender outside udpAllow is dropped unread (and counted there).
+    if (this.#options.udpAllow?.check(rinfo.address) === false) return;
     // Kept by reference (no copy, no string) for the reject events of this datagram's lines.
     this.#datagramFrom = rinfo;
     try {
@@ -772,6 +774,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       replication: this.#replicator?.stats() ?? noReplicationStats(),
     });
     // The auth_* keys only when tokens are checked; without, a warning key when exposed (docs/SECURITY.md, "Counters").
+    const udpAllow = this.#options.udpAllow;
+    if (udpAllow !== undefined) Object.assign(stats, udpAllow.stats());
     const auth = this.#options.auth;
     if (auth !== undefined) return Object.assign(stats, auth.stats());
     const host = this.#address?.host;
