@@ -36,6 +36,7 @@ import s11 from './scenarios/11-range.mjs';
 import s12 from './scenarios/12-page.mjs';
 import s13 from './scenarios/13-sse-fan-out.mjs';
 import s14 from './scenarios/14-http-range.mjs';
+import s16 from './scenarios/16-influx-parser.mjs';
 
 /**
  * @typedef {object} Scenario
@@ -56,7 +57,7 @@ import s14 from './scenarios/14-http-range.mjs';
  * @property {(kase: object, runs: Record<string, object[]>) => string | undefined} [crossCheck]
  */
 
-const SCENARIOS = [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14];
+const SCENARIOS = [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s16];
 
 const { values: opts } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -136,7 +137,7 @@ if (opts.profile) {
   opcNodeFlags.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
 }
 const wanted = opts.scenario
-  ? opts.scenario.split(',').map((s) => num(s.trim(), 'scenario', 1, SCENARIOS.length))
+  ? opts.scenario.split(',').map((s) => num(s.trim(), 'scenario', 1, Math.max(...SCENARIOS.map((x) => x.id))))
   : SCENARIOS.map((s) => s.id);
 const caseFilter = opts.case ? new Set(opts.case.split(',').map((s) => s.trim())) : undefined;
 const serverFilter = opts.servers ? new Set(opts.servers.split(',').map((s) => s.trim())) : undefined;
