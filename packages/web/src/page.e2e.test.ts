@@ -208,6 +208,69 @@ describe.skipIf(!browserTestsRun)('the page in Chromium (docs/HTTP.md, "The page
     }
   });
 
+  it('draws every one of twenty sensors a pattern picks, each in a colour of its own', async () => {
+    const started = await fixture.start({ server: { historyCapacity: 1000 }, web: { pageDir } });
+    const names = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    started.server.ingest(Buffer.from(names.map((name, k) => history(name, 20, (i) => k * 100 + i)).join('\n')));
+    const page = await open(started, '?pattern=s*&window=1m');
+    await page.waitForFunction(() => (globalThis as unknown as { __opc: OpcPage }).__opc.plot?.series.length === 21);
+    await page.waitForFunction(() => (globalThis as unknown as { __opc: OpcPage }).__opc.plot.data[0]!.length > 0);
+    for (const [k, name] of names.entries()) {
+      const drawn = await points(page, name);
+      expect(drawn).toHaveLength(20);
+      expect(drawn.map(([, y]) => y)).toEqual(Array.from({ length: 20 }, (_, i) => k * 100 + i));
+    }
+    expect(await page.locator('#legend tbody tr').count()).toBe(20);
+    const colors = await page
+      .locator('#legend .swatch')
+      .evaluateAll((els) => els.map((e) => (e as unknown as { style: { background: string } }).style.background));
+    expect(new Set(colors).size).toBe(20);
+    expect(await page.locator('#mode').textContent()).toBe('live · raw readings');
+  });
+
+  it('says how many of the matching sensors it shows when a pattern matches more than it draws', async () => {
+    const started = await fixture.start({ server: { historyCapacity: 1000 }, web: { pageDir } });
+    const lines = Array.from({ length: 55 }, (_, i) => history(`m${i}`, 2, () => i));
+    started.server.ingest(Buffer.from(lines.join('\n')));
+    const page = await open(started, '?pattern=m*&window=1m');
+    await expect
+      .poll(() => page.locator('#mode').textContent())
+      .toBe('live · raw readings · showing 50 of 55: refine the pattern');
+    expect((await state(page)).series).toBe(51);
+  });
+
+  it('draws a minute of 100 readings a second as a few points per pixel column, and downloads every reading', async () => {
+    const started = await fixture.start({ server: { historyCapacity: 4000 }, web: { pageDir } });
+    // 3,000 readings from 45 s to 15 s ago, 10 ms apart: all on screen while the test runs.
+    const t0 = Date.now() - 45_000;
+    const lines = Array.from(
+      { length: 3000 },
+      (_, i) => `dense ${Math.sin(i / 40)} ${((t0 + i * 10) / 1000).toFixed(3)}`,
+    );
+    started.server.ingest(Buffer.from(lines.join('\n')));
+    const page = await open(started, '?window=1m');
+    await page.waitForFunction(
+      () => ((globalThis as unknown as { __opc: OpcPage }).__opc.plot?.data[0]?.length ?? 0) > 0,
+    );
+    const drawn = await points(page, 'dense');
+    const stored = started.server.store.get('dense')!.history();
+    expect(stored).toHaveLength(3000);
+    // 30 s of a 1 min window over some 1000 pixel columns: about 500 columns, at most four points each.
+    expect(drawn.length).toBeLessThanOrEqual(4 * 520);
+    expect(drawn.length).toBeGreaterThan(480);
+    const values = stored.map((r) => r.value);
+    expect(Math.min(...drawn.map(([, y]) => y))).toBe(Math.min(...values));
+    expect(Math.max(...drawn.map(([, y]) => y))).toBe(Math.max(...values));
+    expect(drawn[0]).toEqual([stored[0]!.timestampMs, stored[0]!.value]);
+    expect(drawn.at(-1)).toEqual([stored.at(-1)!.timestampMs, stored.at(-1)!.value]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
+    const csv = await readFile(await download.path(), 'utf8');
+    const server = await fixture.request(`${started.base}/api/range?sensor=dense&from=0&format=csv`);
+    const expected = server.text.trimEnd().split('\n').slice(1);
+    expect(expected).toHaveLength(3000);
+    expect(csv.trimEnd().split('\n').slice(1)).toEqual(expected.map((r) => `dense,${r}`));
+  });
+
   it('follows a dark system theme and fits a phone-wide screen, chart and legend included', async () => {
     const started = await fixture.start({ server: { historyCapacity: 1000 }, web: { pageDir } });
     started.server.ingest(Buffer.from(`${history('ramp', 30, (i) => i)}\n${history('saw', 30, (i) => -i, 500)}`));

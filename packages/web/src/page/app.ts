@@ -17,6 +17,7 @@ import { LiveStream, type StreamState, type WireReading } from './live.js';
 import {
   bucketCsv,
   BucketSeries,
+  foldTable,
   plotTable,
   rawCsv,
   RawSeries,
@@ -36,8 +37,12 @@ const WINDOWS: Readonly<Record<string, number>> = Object.freeze({
 /** Spans up to this are loaded as raw readings (unless a sensor has more than RAW_LIMIT in it). */
 const RAW_SPAN_MS = 10 * 60_000;
 const RAW_LIMIT = 20_000;
-/** Sensors drawn at most; more matches are counted in the mode line. */
-const MAX_TRACKS = 12;
+/**
+ * Sensors drawn at most (docs/HTTP.md, "The page"); past it the mode line says how many of how many are shown.
+ * Raw readings are folded per pixel column, so a redraw costs about the same for any number of readings; this
+ * bounds the legend and the number of lines one chart can tell apart.
+ */
+const MAX_TRACKS = 50;
 const PALETTE = ['#2f81f7', '#e5534b', '#3fb950', '#d29922', '#a371f7', '#ec6547', '#39c5cf', '#db61a2', '#8b949e'];
 
 interface Track {
@@ -78,6 +83,19 @@ function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
+/** The n-th sensor's colour: the palette, then hues a golden angle apart. */
+function colorAt(n: number): string {
+  const fixed = PALETTE[n];
+  if (fixed !== undefined) return fixed;
+  const h = ((n - PALETTE.length) * 137.508 + 200) % 360;
+  const f = (k: number): number => {
+    const a = (k + h / 30) % 12;
+    const c = 0.5 - 0.35 * Math.max(-1, Math.min(a - 3, 9 - a, 1));
+    return Math.round(c * 255);
+  };
+  return `#${((f(0) << 16) | (f(8) << 8) | f(4)).toString(16).padStart(6, '0')}`;
+}
+
 function withAlpha(hex: string, alpha: number): string {
   const n = Number.parseInt(hex.slice(1), 16);
   return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
@@ -106,6 +124,9 @@ class Page {
   held: WireReading[] | undefined;
   #shape = '';
   #frame = 0;
+  /** When the last redraw ended and how long it took (performance.now() ms). */
+  #drawnAt = 0;
+  #drawMs = 0;
   #reload: number | undefined;
   #downSince: number | undefined;
   readonly #chart = $<HTMLDivElement>('chart');
@@ -218,12 +239,24 @@ class Page {
     }
   }
 
+  /**
+   * Asks for a redraw in the next animation frame, once however often it is called. A redraw that took longer
+   * than half a frame makes the next one wait as long again, so drawing never takes the whole main thread.
+   */
   markDirty(): void {
     if (this.#frame !== 0) return;
-    this.#frame = requestAnimationFrame(() => {
+    const frame = (now: number): void => {
+      if (now < this.#drawnAt + this.#drawMs && this.#drawMs > 8) {
+        this.#frame = requestAnimationFrame(frame);
+        return;
+      }
       this.#frame = 0;
+      const start = performance.now();
       this.#draw();
-    });
+      this.#drawnAt = performance.now();
+      this.#drawMs = this.#drawnAt - start;
+    };
+    this.#frame = requestAnimationFrame(frame);
   }
 
   /** The page's CSV of what is on screen: raw readings when raw, buckets otherwise. */
@@ -294,7 +327,7 @@ class Page {
   #track(info: SensorInfo | undefined, name = info!.name): Track {
     let color = this.#colors.get(name);
     if (color === undefined) {
-      color = PALETTE[this.#colors.size % PALETTE.length]!;
+      color = colorAt(this.#colors.size);
       this.#colors.set(name, color);
     }
     return {
@@ -400,14 +433,24 @@ class Page {
       to = plot.scales.x?.max ?? this.view.to;
     }
     const pad = (to - from) * 0.02;
-    const traces: Trace[] = [];
-    for (const t of this.tracks.values()) {
-      if (this.mode === 'raw') {
+    const pixels = Math.max(1, plot.bbox.width / devicePixelRatio);
+    const tracks = [...this.tracks.values()];
+    let table: uPlot.AlignedData;
+    if (this.mode === 'raw') {
+      // Folded to a few points per pixel column: what is drawn does not grow with the readings on screen.
+      const traces: Trace[] = tracks.map((t) => {
         const { ts, value } = t.raw.slice(from - pad, to + pad);
-        traces.push({ x: ts, ys: [value] });
-        t.min = value.length === 0 ? undefined : value.reduce((a, b) => Math.min(a, b));
-        t.max = value.length === 0 ? undefined : value.reduce((a, b) => Math.max(a, b));
-      } else {
+        return { x: ts, ys: [value] };
+      });
+      const folded = foldTable(traces, from - pad, to + pad, Math.ceil(pixels * (1 + 0.04)));
+      tracks.forEach((t, i) => {
+        t.min = folded.min[i];
+        t.max = folded.max[i];
+      });
+      table = folded.table;
+    } else {
+      const traces: Trace[] = [];
+      for (const t of tracks) {
         const cols = t.buckets?.columns(from - pad, to + pad);
         traces.push(
           cols === undefined ? { x: [], ys: [[], [], []] } : { x: cols.x, ys: [cols.mean, cols.min, cols.max] },
@@ -415,10 +458,9 @@ class Page {
         t.min = cols === undefined || cols.min.length === 0 ? undefined : cols.min.reduce((a, b) => Math.min(a, b));
         t.max = cols === undefined || cols.max.length === 0 ? undefined : cols.max.reduce((a, b) => Math.max(a, b));
       }
+      // A gap is at least two pixel columns wide: closer points are one stroke anyway.
+      table = plotTable(traces, (2 * (to - from)) / pixels);
     }
-    // A gap is at least two pixel columns wide: closer points are one stroke anyway.
-    const minGap = (2 * (to - from)) / Math.max(1, plot.bbox.width / devicePixelRatio);
-    const table = plotTable(traces, minGap) as unknown as uPlot.AlignedData;
     plot.batch(() => {
       plot.setData(table, false);
       plot.setScale('x', { min: from, max: to });
@@ -586,7 +628,7 @@ class Page {
     }
     $('resume').hidden = this.live;
     const drawn = this.tracks.size;
-    const more = this.matching > drawn ? `, ${drawn} of ${this.matching} sensors drawn` : '';
+    const more = this.matching > drawn ? ` · showing ${drawn} of ${this.matching}: refine the pattern` : '';
     $('mode').textContent =
       `${this.live ? 'live' : 'paused'} · ${this.mode === 'raw' ? 'raw readings' : 'min/max buckets'}${more}`;
   }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bucketCsv, BucketSeries, medianStep, plotTable, rawCsv, RawSeries } from './series.js';
+import { bucketCsv, BucketSeries, foldTable, GAP_FACTOR, medianStep, plotTable, rawCsv, RawSeries } from './series.js';
 
 describe('RawSeries', () => {
   it('keeps readings in (timestamp, seq) order and drops the oldest, like a sorted list', () => {
@@ -106,6 +106,107 @@ describe('plotTable', () => {
         });
       }),
     );
+  });
+});
+
+describe('foldTable', () => {
+  /** A trace's numeric points in the table, with their row. */
+  const pointsOf = (
+    table: ReturnType<typeof foldTable>['table'],
+    k: number,
+  ): { row: number; x: number; y: number }[] => {
+    const out: { row: number; x: number; y: number }[] = [];
+    const ys = table[k + 1]!;
+    ys.forEach((y, row) => {
+      if (typeof y === 'number') out.push({ row, x: table[0][row]!, y });
+    });
+    return out;
+  };
+
+  it('keeps each pixel column first, min, max and last of every trace, in time order, and gaps as nulls', () => {
+    const trace = fc.uniqueArray(fc.integer({ min: 0, max: 999 }), { maxLength: 300 }).chain((xs) => {
+      const x = [...xs].sort((a, b) => a - b);
+      return fc.array(fc.integer({ min: -50, max: 50 }), { minLength: x.length, maxLength: x.length }).map((y) => ({
+        x,
+        y,
+      }));
+    });
+    fc.assert(
+      fc.property(fc.array(trace, { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 80 }), (ts, columns) => {
+        const { table, min, max } = foldTable(
+          ts.map((t) => ({ x: t.x, ys: [t.y] })),
+          0,
+          1000,
+          columns,
+        );
+        const width = 1000 / columns;
+        const col = (x: number): number => Math.floor(x / width);
+        const xs = [...table[0]];
+        expect(xs).toEqual([...xs].sort((a, b) => a - b));
+        ts.forEach((t, k) => {
+          // The model: the raw points of each column.
+          const raw = new Map<number, number[]>();
+          t.x.forEach((x, i) => raw.set(col(x), [...(raw.get(col(x)) ?? []), t.y[i]!]));
+          const drawn = new Map<number, number[]>();
+          const points = pointsOf(table, k);
+          for (const p of points) drawn.set(col(p.x), [...(drawn.get(col(p.x)) ?? []), p.y]);
+          expect([...drawn.keys()]).toEqual([...raw.keys()]);
+          for (const [c, ys] of raw) {
+            const got = drawn.get(c)!;
+            expect(got.length).toBeLessThanOrEqual(4);
+            expect(got[0]).toBe(ys[0]);
+            expect(got.at(-1)).toBe(ys.at(-1));
+            expect(Math.min(...got)).toBe(Math.min(...ys));
+            expect(Math.max(...got)).toBe(Math.max(...ys));
+          }
+          expect(min[k]).toBe(t.y.length === 0 ? undefined : Math.min(...t.y));
+          expect(max[k]).toBe(t.y.length === 0 ? undefined : Math.max(...t.y));
+          // A null lies between two drawn points exactly when the raw step between them is a gap.
+          const threshold = Math.max(2 * width, GAP_FACTOR * medianStep(t.x));
+          const column = table[k + 1]!;
+          const raws = t.x.map((x, i) => ({ x, y: t.y[i]! }));
+          for (let i = 1; i < points.length; i++) {
+            const a = points[i - 1]!;
+            const b = points[i]!;
+            const hasNull = column.slice(a.row + 1, b.row).some((v) => v === null);
+            // The raw step between the two drawn points: the last raw point of a's column and the next.
+            if (col(a.x) === col(b.x)) {
+              expect(hasNull).toBe(false);
+              continue;
+            }
+            let last = raws.length - 1;
+            while (col(raws[last]!.x) !== col(a.x)) last--;
+            expect(hasNull).toBe(raws[last + 1]!.x - raws[last]!.x > threshold);
+          }
+          const first = points[0]?.row ?? column.length;
+          const end = points.at(-1)?.row ?? -1;
+          const outside = [...column.slice(0, first), ...column.slice(end + 1)];
+          expect(outside.every((v) => v === undefined)).toBe(true);
+        });
+      }),
+    );
+  });
+
+  it('keeps sparse readings as they are: one row per reading, its own timestamp', () => {
+    const x = [10, 250, 260, 700];
+    expect(foldTable([{ x, ys: [[1, 2, 3, 4]] }], 0, 1000, 100).table).toEqual([Float64Array.from(x), [1, 2, 3, 4]]);
+  });
+
+  it('draws a sensor with 6,000 readings in a minute with at most four rows per pixel column', () => {
+    const x = Array.from({ length: 6000 }, (_, i) => i * 10);
+    const y = x.map((_, i) => Math.sin(i / 50));
+    const { table } = foldTable(
+      [
+        { x, ys: [y] },
+        { x, ys: [y.map((v) => -v)] },
+      ],
+      0,
+      60_000,
+      1000,
+    );
+    expect(table[0].length).toBeLessThanOrEqual(4000);
+    expect(table[0].length).toBeGreaterThan(1000);
+    expect(table).toHaveLength(3);
   });
 });
 

@@ -418,3 +418,121 @@ export function bucketCsv(rows: readonly (Bucket & { sensor: string })[]): strin
   for (const r of rows) out += `${r.sensor},${r.start},${r.count},${r.min},${r.max},${r.mean},${r.first},${r.last}\n`;
   return out;
 }
+
+/** The rows a pixel column holds in {@link foldTable}: first, min or max (the earlier), max or min, last. */
+const ROWS = 4;
+
+/** What {@link foldTable} gives: uPlot's table and each trace's min and max over what it drew. */
+export interface Folded {
+  table: [Float64Array, ...PlotColumn[]];
+  min: (number | undefined)[];
+  max: (number | undefined)[];
+}
+
+/**
+ * uPlot's table for several raw traces on one x axis, folded to at most four points per trace and pixel column:
+ * `[from, to]` is cut into `columns` columns of equal width, and each trace keeps, per column, its first and last
+ * point and its min and max in between (in time order), so its line covers the same pixels as the raw one with
+ * at most four points per column, however many readings the column holds. All traces share the column's rows;
+ * a row's x is the earliest first (or latest last) timestamp of the traces in it, so a lone point keeps its
+ * own timestamp and any other lies within its pixel column. Rows no trace uses are left out. A trace's step over
+ * {@link GAP_FACTOR} times its median step, and over two columns, is a gap: `null` all along it, as in
+ * {@link plotTable}; elsewhere a trace with no point in a row has `undefined` there (drawn across).
+ *
+ * @example
+ * ```ts
+ * foldTable([{ x: [0, 1, 2, 3], ys: [[5, 1, 9, 5]] }], 0, 10, 1).table;
+ * // [[0, 1, 2, 3], [5, 1, 9, 5]]: one column, first, min, max, last
+ * ```
+ */
+export function foldTable(traces: readonly Trace[], from: number, to: number, columns: number): Folded {
+  const cols = Math.max(1, Math.floor(columns));
+  const width = to > from ? (to - from) / cols : 1;
+  const rows = cols * ROWS;
+  const col = (t: number): number => Math.min(cols - 1, Math.max(0, Math.floor((t - from) / width)));
+  // Per row: the x candidates (rows 0 and 1 take the earliest, 2 and 3 the latest) and whether a row is used.
+  const lo = new Float64Array(rows).fill(Infinity);
+  const hi = new Float64Array(rows).fill(-Infinity);
+  const used = new Uint8Array(rows);
+  const values: Float64Array[] = [];
+  /** Per trace and row: 0 no point (undefined), 1 a value, 2 a gap (null). */
+  const kinds: Uint8Array[] = [];
+  const min: (number | undefined)[] = [];
+  const max: (number | undefined)[] = [];
+  const put = (v: Float64Array, k: Uint8Array, row: number, t: number, y: number): void => {
+    v[row] = y;
+    k[row] = 1;
+    used[row] = 1;
+    if ((row & 3) < 2) lo[row] = Math.min(lo[row]!, t);
+    else hi[row] = Math.max(hi[row]!, t);
+  };
+  for (const trace of traces) {
+    const x = trace.x;
+    const y = trace.ys[0] ?? [];
+    const v = new Float64Array(rows);
+    const k = new Uint8Array(rows);
+    values.push(v);
+    kinds.push(k);
+    const threshold = Math.max(2 * width, GAP_FACTOR * medianStep(x));
+    let lastRow = -1;
+    let tMin: number | undefined;
+    let tMax: number | undefined;
+    let i = 0;
+    const n = Math.min(x.length, y.length);
+    while (i < n) {
+      const c = col(x[i]!);
+      let j = i + 1; // the points of column c are [i, j)
+      while (j < n && col(x[j]!) === c) j++;
+      if (i > 0 && x[i]! - x[i - 1]! > threshold) {
+        // A gap: null from the row after the previous point to the row before this one.
+        for (let r = lastRow + 1; r < c * ROWS; r++) k[r] = 2;
+        const mark = Math.min(c * ROWS - 1, (col(x[i - 1]!) + 1) * ROWS);
+        if (mark > lastRow) used[mark] = 1;
+      }
+      let iMin = i;
+      let iMax = i;
+      for (let m = i + 1; m < j; m++) {
+        if (y[m]! < y[iMin]!) iMin = m;
+        if (y[m]! > y[iMax]!) iMax = m;
+      }
+      if (tMin === undefined || y[iMin]! < tMin) tMin = y[iMin]!;
+      if (tMax === undefined || y[iMax]! > tMax) tMax = y[iMax]!;
+      const base = c * ROWS;
+      put(v, k, base, x[i]!, y[i]!);
+      if (j - i > 1) {
+        const [a, b] = iMin < iMax ? [iMin, iMax] : [iMax, iMin];
+        if (a !== i && a !== j - 1) put(v, k, base + 1, x[a]!, y[a]!);
+        if (b !== i && b !== j - 1 && b !== a) put(v, k, base + 2, x[b]!, y[b]!);
+        put(v, k, base + 3, x[j - 1]!, y[j - 1]!);
+        lastRow = base + 3;
+      } else {
+        lastRow = base;
+      }
+      i = j;
+    }
+    min.push(tMin);
+    max.push(tMax);
+  }
+  let count = 0;
+  for (let r = 0; r < rows; r++) count += used[r]!;
+  const xs = new Float64Array(count);
+  const out: PlotColumn[] = traces.map(() => new Array<number | null | undefined>(count));
+  let at = 0;
+  let prev = -Infinity;
+  for (let r = 0; r < rows; r++) {
+    if (used[r] === 0) continue;
+    const c = r >> 2;
+    let t = (r & 3) < 2 ? lo[r]! : hi[r]!;
+    if (!Number.isFinite(t)) t = from + (c + 0.5) * width; // a gap's marker in an empty column
+    // Rows 1 and 2 come from different traces: kept in order, never before the row above.
+    if (t < prev) t = prev;
+    xs[at] = t;
+    prev = t;
+    for (let s = 0; s < traces.length; s++) {
+      const kind = kinds[s]![r]!;
+      out[s]![at] = kind === 1 ? values[s]![r]! : kind === 2 ? null : undefined;
+    }
+    at++;
+  }
+  return { table: [xs, ...out], min, max };
+}
