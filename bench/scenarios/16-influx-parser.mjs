@@ -5,6 +5,7 @@
 import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { spawn } from 'node:child_process';
+import { URL } from 'node:url';
 import { pinned, placement, ROOT } from '../lib/servers.mjs';
 import { spread } from '../lib/util.mjs';
 
