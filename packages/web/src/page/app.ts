@@ -43,6 +43,8 @@ const RAW_LIMIT = 20_000;
  * bounds the legend and the number of lines one chart can tell apart.
  */
 const MAX_TRACKS = 50;
+/** While live, the longest between two redraws of a moving window: new readings show within it. */
+const LIVE_REDRAW_MS = 50;
 const PALETTE = ['#2f81f7', '#e5534b', '#3fb950', '#d29922', '#a371f7', '#ec6547', '#39c5cf', '#db61a2', '#8b949e'];
 
 interface Track {
@@ -127,6 +129,8 @@ class Page {
   /** When the last redraw ended and how long it took (performance.now() ms). */
   #drawnAt = 0;
   #drawMs = 0;
+  /** The frame time of the last redraw. */
+  #drawStart = -Infinity;
   #reload: number | undefined;
   #downSince: number | undefined;
   readonly #chart = $<HTMLDivElement>('chart');
@@ -240,17 +244,23 @@ class Page {
   }
 
   /**
-   * Asks for a redraw in the next animation frame, once however often it is called. A redraw that took longer
-   * than half a frame makes the next one wait as long again, so drawing never takes the whole main thread.
+   * Asks for a redraw in an animation frame, once however often it is called. While live, redraws are at least
+   * one pixel column of time apart (the window moves by less in between), and at most {@link LIVE_REDRAW_MS};
+   * a redraw that took longer than half a frame makes the next one wait as long again, so drawing never takes
+   * the whole main thread.
    */
   markDirty(): void {
     if (this.#frame !== 0) return;
     const frame = (now: number): void => {
-      if (now < this.#drawnAt + this.#drawMs && this.#drawMs > 8) {
+      const pixels = Math.max(1, (this.plot?.bbox.width ?? 0) / devicePixelRatio);
+      const apart = this.live ? Math.min(LIVE_REDRAW_MS, this.windowMs / pixels) : 0;
+      const slow = this.#drawMs > 8 ? this.#drawMs : 0;
+      if (now < this.#drawnAt + slow || now < this.#drawStart + apart - 4) {
         this.#frame = requestAnimationFrame(frame);
         return;
       }
       this.#frame = 0;
+      this.#drawStart = now;
       const start = performance.now();
       this.#draw();
       this.#drawnAt = performance.now();
