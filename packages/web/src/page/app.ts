@@ -5,7 +5,9 @@
  * are not too many), buckets of about one pixel column each beyond (drawn as the mean with a min/max band).
  * The stream (`/api/stream`) is opened before the first load; readings that arrive while a load is under way
  * are held and applied after it, those the load already brought skipped. Live readings go into the sensors'
- * typed-array series and mark the chart dirty; one animation frame redraws it, however many readings came.
+ * typed-array series and mark the chart dirty; one animation frame redraws it, however many readings came, from
+ * raw readings folded to a few points per pixel column (`foldTable`), and while live no sooner than the window
+ * has moved by a pixel column (at most 50 ms later).
  * Panning or zooming stops following now (the live readings still update the legend), loads what is on
  * screen, and shows Resume; Resume or a double-click loads the window again and follows now.
  */

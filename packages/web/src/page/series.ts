@@ -8,7 +8,9 @@
  * the server cut, and folds live readings into them. {@link plotTable} joins several sensors on one x axis:
  * the union of their x values; a sensor has `undefined` where another has a point (uPlot draws across it) and
  * `null` all along a gap in its own data (uPlot breaks the line over nulls only), a gap being a step between two
- * points more than {@link GAP_FACTOR} times the sensor's median step.
+ * points more than {@link GAP_FACTOR} times the sensor's median step. {@link foldTable} does the same for raw
+ * readings on a grid of pixel columns, keeping at most four points per sensor and column, so what a redraw costs
+ * does not grow with the readings on screen.
  */
 
 /** A step this many times a sensor's median step is drawn as a gap. */
