@@ -2,14 +2,95 @@
 // built dist/index.js) on Telegraf-shaped lines (a measurement, two tags, two fields, a nanosecond timestamp),
 // beside parseDatagram on native lines of the same readings, in the same run. Each measurement runs in its own
 // Node process (a `node --input-type=module` child) so that one parser's JIT profile does not colour the other's.
+// The http case: readings/s through the built CLI's POST /api/v2/write with 5,000-line bodies (10,000 readings),
+// beside POST /api/write with the same readings as native lines, one body at a time.
 import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { spawn } from 'node:child_process';
 import { URL } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pinned, placement, ROOT } from '../lib/servers.mjs';
 import { spread } from '../lib/util.mjs';
 
-const CASES = [{ key: 'lines', label: 'lines', form: 'lines' }];
+const CASES = [
+  { key: 'lines', label: 'lines', form: 'lines' },
+  { key: 'http', label: 'http', form: 'http' },
+];
+const HTTP_LINES = 5000;
+
+/** One body of `HTTP_LINES` Influx lines (two fields each), or the same readings as native lines. */
+function httpBody(influx, round) {
+  const lines = [];
+  for (let i = 0; i < HTTP_LINES; i++) {
+    const n = round * HTTP_LINES + i;
+    const host = `h${n % 8}`;
+    const v = (n % 1000) / 8;
+    if (influx) lines.push(`cpu,host=${host} usage_user=${v},usage_idle=${100 - v}`);
+    else lines.push(`cpu/${host}/usage_user ${v}\ncpu/${host}/usage_idle ${100 - v}`);
+  }
+  return lines.join('\n');
+}
+
+async function freePort() {
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** readings/s through POST /api/v2/write (influx) or POST /api/write (native) of the built CLI, bodies one at a time. */
+async function benchHttp(influx, seconds) {
+  const dir = mkdtempSync(join(tmpdir(), 'opc-bench-influx-'));
+  const httpPort = await freePort();
+  const cli = spawn(
+    process.execPath,
+    [`${ROOT}apps/opc-server/bin/opc-server.js`, '--port', '0', '--http-port', String(httpPort), '--memory'],
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  cli.stderr.setEncoding('utf8').on('data', (d) => (log += d));
+  try {
+    const end = Date.now() + 15_000;
+    while (!log.includes('page, HTTP API and metrics')) {
+      if (Date.now() > end || cli.exitCode !== null) throw new Error(`opc-server did not start: ${log}`);
+      await sleep(20);
+    }
+    const url = `http://127.0.0.1:${httpPort}${influx ? '/api/v2/write?bucket=b&org=o' : '/api/write'}`;
+    const bodies = [0, 1, 2, 3].map((r) => httpBody(influx, r));
+    let readings = 0;
+    let rejects = 0;
+    let bytes = 0;
+    const started = performance.now();
+    const stopAt = started + seconds * 1000;
+    for (let round = 0; performance.now() < stopAt; round++) {
+      const body = bodies[round % bodies.length];
+      const res = await globalThis.fetch(url, { method: 'POST', body });
+      await res.arrayBuffer();
+      if (res.status >= 300) rejects++;
+      readings += HTTP_LINES * 2;
+      bytes += body.length;
+    }
+    const s = (performance.now() - started) / 1000;
+    return {
+      lines: readings / (influx ? 2 : 1),
+      linesPerS: readings / (influx ? 2 : 1) / s,
+      readingsPerS: readings / s,
+      bytesPerS: bytes / s,
+      rejects,
+    };
+  } finally {
+    const exited = new Promise((resolve) => cli.once('exit', resolve));
+    cli.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** The child: builds 1,000 bodies of 100 lines, parses them round after round for `seconds`, prints one JSON line. */
 const CHILD = String.raw`
@@ -75,13 +156,17 @@ function bench(impl, seconds) {
 export default {
   id: 16,
   slug: 'influx-parser',
-  title: 'InfluxDB line protocol (in-process): readings/s of parseInfluxLines beside parseDatagram on native lines',
+  title: 'InfluxDB line protocol: parseInfluxLines in-process, and POST /api/v2/write; beside native lines',
   servers: ['opc-lite', 'native'],
   primary: 'readings_per_s',
   cases: () => CASES,
   start: async (kind) => ({ kind, port: 0, stop: async () => {} }),
-  async measure({ server, ctx }) {
-    const r = await bench(server.kind === 'opc-lite' ? 'influx' : 'native', ctx.seconds);
+  async measure({ server, kase, ctx }) {
+    const influx = server.kind === 'opc-lite';
+    const r =
+      kase.key === 'http'
+        ? await benchHttp(influx, ctx.seconds)
+        : await bench(influx ? 'influx' : 'native', ctx.seconds);
     return {
       lines: r.lines,
       lines_per_s: r.linesPerS,
