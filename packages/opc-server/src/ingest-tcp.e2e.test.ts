@@ -59,6 +59,9 @@ describe('the TCP ingest port (docs/INGEST.md)', () => {
     expect(stats.ingest_tcp_rejected).toBe(2);
     expect(stats.rejected_line_too_long).toBe(1);
     expect(stats.rejected_bad_number).toBe(1);
+    expect(stats.ingest_tcp_rejected_line_too_long).toBe(1);
+    expect(stats.ingest_tcp_rejected_bad_number).toBe(1);
+    expect(stats.ingest_udp_rejected_bad_number).toBeUndefined();
   });
 
   it('takes a megabyte of lines without loss, and stops at maxSensors without harm to known sensors', async () => {

@@ -66,7 +66,10 @@ export interface OpcServerStats extends StorageStats, ReplicationStats {
   /** Parts of readings that held no number, skipped (string and boolean fields, non-numeric JSON leaves). */
   fields_ignored: number;
   [key: RejectedStatKey]: number;
-  /** `ingest_<source>_accepted`, `_rejected`, `_ignored` for `udp`, `tcp`, `http`, `mqtt`. */
+  /**
+   * `ingest_<source>_accepted`, `_rejected`, `_ignored` for `udp`, `tcp`, `http`, `mqtt`; and
+   * `ingest_<source>_rejected_<reason>` for each reason that source has had (absent while 0).
+   */
   [key: `ingest_${string}`]: number;
 }
 
@@ -224,6 +227,14 @@ export function buildStats(c: Counters, g: StatsGauges): OpcServerStats {
     out[`ingest_${source}_accepted`] = counts.accepted;
     out[`ingest_${source}_rejected`] = counts.rejectedTotal;
     out[`ingest_${source}_ignored`] = counts.ignored;
+  }
+  // By reason too, but only the reasons a source has had (as Redis' INFO lists only the databases that hold keys).
+  for (const source of SOURCES) {
+    const counts = c.sources[source];
+    for (const reason of REJECT_REASONS) {
+      const n = counts.rejected[reason];
+      if (n > 0) out[`ingest_${source}_rejected_${reason.replaceAll('-', '_')}`] = n;
+    }
   }
   Object.assign(out, {
     ...g.storage,
