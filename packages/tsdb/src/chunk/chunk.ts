@@ -269,6 +269,16 @@ export class ChunkEncoder {
   append(ts: number, value: number): void {
     if (!Number.isFinite(ts)) throw outOfRange(`ts must be a finite number, got ${String(ts)}`);
     if (!Number.isFinite(value)) throw outOfRange(`value must be a finite number, got ${String(value)}`);
+    this.appendFinite(ts, value);
+  }
+
+  /**
+   * {@link ChunkEncoder.append} without its checks, for a caller that has checked both numbers are finite (the
+   * store's append does, once per reading).
+   *
+   * @internal
+   */
+  appendFinite(ts: number, value: number): void {
     const w = this.#w;
     w.reserve(MAX_SAMPLE_BYTES);
     const count = this.#count;

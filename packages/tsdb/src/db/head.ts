@@ -43,11 +43,6 @@ export class Series {
   /** The open chunk, if any. */
   enc: ChunkEncoder | undefined = undefined;
   headFirstSeq = 0;
-  headMinTs = 0;
-  headMaxTs = 0;
-  headFirstValue = 0;
-  headLastValue = 0;
-  headFlags = FLAG_SORTED;
 
   /** Generation of the WAL sample batch this series last appeared in (for the batch's seq deltas). */
   batchGen = -1;
@@ -77,28 +72,43 @@ export class Series {
     if (enc === undefined) {
       enc = this.enc = new ChunkEncoder();
       this.headFirstSeq = seq;
-      this.headMinTs = this.headMaxTs = ts;
-      this.headFirstValue = this.headLastValue = value;
-      this.headFlags = FLAG_SORTED;
-    } else {
-      if (ts < this.headMinTs) {
-        this.headMinTs = ts;
-        this.headFirstValue = value;
-      }
-      if (ts >= this.headMaxTs) {
-        this.headMaxTs = ts;
-        this.headLastValue = value;
-      }
-      if (ts < this.lastTs) this.headFlags &= ~FLAG_SORTED;
     }
-    enc.append(ts, value);
+    enc.appendFinite(ts, value);
     this.lastSeq = seq;
     this.lastTs = ts;
     this.lastValue = value;
     this.count++;
   }
 
-  /** The head's summary (the head must exist). */
+  // The head's summary fields are the encoder's own, which it tracks per reading already (0 and sorted without a
+  // head, as a checkpoint writes them).
+
+  /** Smallest timestamp in the head. */
+  get headMinTs(): number {
+    return this.enc?.minTs ?? 0;
+  }
+
+  /** Largest timestamp in the head. */
+  get headMaxTs(): number {
+    return this.enc?.maxTs ?? 0;
+  }
+
+  /** The head's value first by (ts, seq): at its smallest timestamp, the earliest appended. */
+  get headFirstValue(): number {
+    return this.enc?.earliestValue ?? 0;
+  }
+
+  /** The head's value last by (ts, seq): at its largest timestamp, the latest appended. */
+  get headLastValue(): number {
+    return this.enc?.latestValue ?? 0;
+  }
+
+  /** FLAG_SORTED when the head's timestamps never decrease. */
+  get headFlags(): number {
+    return this.enc === undefined || this.enc.sortedByTs ? FLAG_SORTED : 0;
+  }
+
+  /** The head's summary. */
   headSummary(enc: ChunkEncoder): ChunkSummary {
     return {
       seriesId: this.id,
@@ -116,22 +126,10 @@ export class Series {
   }
 
   /** Restores a head from its encoded bytes (a checkpoint's). Throws ChunkDecodeError. */
-  restoreHead(
-    bytes: Uint8Array,
-    count: number,
-    firstSeq: number,
-    flags: number,
-    firstValue: number,
-    lastValue: number,
-  ): void {
+  restoreHead(bytes: Uint8Array, count: number, firstSeq: number): void {
     const enc = ChunkEncoder.resume(bytes, count);
     this.enc = enc;
     this.headFirstSeq = firstSeq;
-    this.headMinTs = enc.minTs;
-    this.headMaxTs = enc.maxTs;
-    this.headFlags = flags & FLAG_SORTED;
-    this.headFirstValue = firstValue;
-    this.headLastValue = lastValue;
     this.count += count;
   }
 

@@ -380,7 +380,8 @@ function loadCheckpoint(
     s.meta = c.meta;
     if (c.headCount === 0) continue;
     try {
-      s.restoreHead(c.headBytes, c.headCount, c.headFirstSeq, c.headFlags, c.headFirstValue, c.headLastValue);
+      // The checkpoint's head flags and first and last values are what the re-encoded head recomputes.
+      s.restoreHead(c.headBytes, c.headCount, c.headFirstSeq);
     } catch (err) {
       if (!(err instanceof ChunkDecodeError)) throw err;
       damage(`the open chunk of series '${c.name}' in the checkpoint does not decode`, c.headBytes.length, err);
