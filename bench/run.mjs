@@ -38,6 +38,7 @@ import s13 from './scenarios/13-sse-fan-out.mjs';
 import s14 from './scenarios/14-http-range.mjs';
 import s15 from './scenarios/15-mqtt-in.mjs';
 import s16 from './scenarios/16-influx-parser.mjs';
+import s17 from './scenarios/17-cluster.mjs';
 
 /**
  * @typedef {object} Scenario
@@ -58,7 +59,7 @@ import s16 from './scenarios/16-influx-parser.mjs';
  * @property {(kase: object, runs: Record<string, object[]>) => string | undefined} [crossCheck]
  */
 
-const SCENARIOS = [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16];
+const SCENARIOS = [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17];
 
 const { values: opts } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
