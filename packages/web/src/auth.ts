@@ -68,6 +68,16 @@ export class HttpAuth {
       }
       token = m[1];
     } else token = queryToken;
+    return this.identifyToken(req, token);
+  }
+
+  /**
+   * The identity of a token already taken from the request (the InfluxDB write routes read theirs from
+   * `Authorization: Token`, Basic or `p=`: docs/SECURITY.md, "InfluxDB clients"); anonymous without one.
+   *
+   * @throws HttpError as {@link HttpAuth.identify} does.
+   */
+  async identifyToken(req: IncomingMessage, token: string | undefined): Promise<Who> {
     if (token === undefined) return { name: undefined, rights: this.#auth.config.anonymous, hash: undefined };
     const result = await this.#auth.check(token, addressOf(req.socket.remoteAddress ?? 'unknown'));
     if (result.ok) return { name: result.entry.name, rights: result.entry.rights, hash: result.entry.hash.text };
@@ -105,9 +115,14 @@ export class HttpAuth {
 
   /**
    * Refuses a write body naming a sensor `who` may not write (403, or 401 when anonymous), before any line is
-   * stored: a body is taken whole or not at all as far as rights go.
+   * stored: a body is taken whole or not at all as far as rights go. `parse` reads the body's sensor names
+   * (native lines by default; the InfluxDB routes pass their line protocol parser).
    */
-  requireWrite(who: Who, body: Uint8Array): void {
+  requireWrite(
+    who: Who,
+    body: Uint8Array,
+    parse: (body: Uint8Array, sink: DatagramSink) => void = parseDatagram,
+  ): void {
     let refused: string | undefined;
     const sink: DatagramSink = {
       reading: (name) => {
@@ -115,7 +130,7 @@ export class HttpAuth {
       },
       reject: () => undefined, // counted by the real ingest
     };
-    parseDatagram(body, sink);
+    parse(body, sink);
     if (refused === undefined) return;
     if (who.name === undefined) {
       throw new HttpError(401, 'auth-required', `writing ${refused} needs a token`, { headers: CHALLENGE });

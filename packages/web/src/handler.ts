@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpcServer, Sensor } from '@opc-lite/opc-server';
-import { compilePattern, isValidName, resolveTime, type TimeArg } from '@opc-lite/protocol';
+import { compilePattern, isValidName, parseInfluxLines, resolveTime, type TimeArg } from '@opc-lite/protocol';
 import { defaultPageDir, loadAssets, type Asset } from './assets.js';
 import { HttpAuth, type Who } from './auth.js';
 import { HttpError } from './errors.js';
@@ -19,7 +19,7 @@ import { Query } from './query.js';
 import { rangeBody } from './range.js';
 import { parseEventId, StreamHub } from './stream.js';
 import { readBody, writeLines } from './write.js';
-import { influxPrecision, readInfluxBody, writeInflux } from './influx-write.js';
+import { influxPrecision, influxToken, readInfluxBody, writeInflux } from './influx-write.js';
 
 /**
  * The request handler, with what it owns.
@@ -139,7 +139,20 @@ class Web {
     // EventSource cannot send a header: a stream may carry its token as `access_token` (docs/SECURITY.md).
     const queryToken = route === '/api/stream' ? (url.searchParams.get('access_token') ?? undefined) : undefined;
     url.searchParams.delete('access_token');
-    auth.identify(req, queryToken).then(
+    // InfluxDB clients send `Token`, Basic or `p=` on the write routes (docs/SECURITY.md, "InfluxDB clients").
+    let identified: Promise<Who>;
+    try {
+      identified =
+        route === '/write' || route === '/api/v2/write'
+          ? auth.identifyToken(
+              req,
+              influxToken(req.headers.authorization, url.searchParams, route === '/write' ? 'v1' : 'v2'),
+            )
+          : auth.identify(req, queryToken);
+    } catch (err) {
+      return this.#fail(res, err);
+    }
+    identified.then(
       (who) => {
         try {
           this.#server.commit(); // the token check took a turn or more
@@ -248,6 +261,11 @@ class Web {
         checkOrigin(req);
         readInfluxBody(req, this.#options.maxBodyBytes).then(
           (body) => {
+            try {
+              if (who !== undefined) this.#auth?.requireWrite(who, body, (b, sink) => parseInfluxLines(b, sink));
+            } catch (err) {
+              return this.#fail(res, err);
+            }
             const { status, json } = writeInflux(this.#server, body, precision, describeRemote(req));
             if (json === undefined) {
               res.writeHead(status, API_HEADERS);

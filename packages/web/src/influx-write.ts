@@ -1,6 +1,6 @@
 /**
  * InfluxDB's write endpoints (docs/INGEST.md, "InfluxDB line protocol over HTTP"): `POST /write` (v1, `db`, `rp`,
- * `u`, `p` accepted and ignored) and `POST /api/v2/write` (v2, `org`, `orgID` and `bucket` accepted and ignored),
+ * `u` accepted and ignored, `p` the token) and `POST /api/v2/write` (v2, `org`, `orgID` and `bucket` accepted and ignored),
  * both with `precision`. The body is line protocol, read by `parseInfluxLines` (packages/protocol/README.md,
  * "InfluxDB line protocol") and stored through `server.ingestFrom(..., { source: 'http' })`, as every source's
  * readings are. As InfluxDB does, a write that stores everything is answered 204; one with refused lines stores the
@@ -64,6 +64,50 @@ export function influxPrecision(query: URLSearchParams, version: 'v1' | 'v2'): I
     );
   }
   return precision;
+}
+
+const INFLUX_AUTH_HELP = 'expected Authorization: Token <token>, Bearer <token> or Basic <user:token>';
+const TOKEN = /^[\x21-\x7e]{1,256}$/;
+
+/**
+ * The token of an InfluxDB write (docs/SECURITY.md, "InfluxDB clients"): from `Authorization: Token <token>`
+ * (the v2 clients) or `Bearer <token>`, the password of `Authorization: Basic`, or on v1 the `p` argument (`u` is
+ * ignored); the header wins over `p`. Undefined when none was sent.
+ *
+ * @throws HttpError 401 `auth-failed` for a malformed header or password.
+ * @example
+ * ```ts
+ * influxToken('Token writer-token', new URLSearchParams(), 'v2'); // 'writer-token'
+ * influxToken(undefined, new URLSearchParams('u=me&p=writer-token'), 'v1'); // 'writer-token'
+ * ```
+ */
+export function influxToken(
+  header: string | undefined,
+  query: URLSearchParams,
+  version: 'v1' | 'v2',
+): string | undefined {
+  const malformed = (): HttpError =>
+    new HttpError(401, 'auth-failed', INFLUX_AUTH_HELP, {
+      headers: { 'WWW-Authenticate': 'Bearer realm="opc-lite", error="invalid_request"' },
+    });
+  let token: string | undefined;
+  if (header !== undefined) {
+    const m = /^(Token|Bearer|Basic) +(\S+) *$/i.exec(header);
+    if (m === null) throw malformed();
+    token = m[2] ?? '';
+    if (m[1]?.toLowerCase() === 'basic') {
+      const decoded = Buffer.from(token, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon < 0) throw malformed();
+      token = decoded.slice(colon + 1);
+    }
+  } else if (version === 'v1') {
+    const p = query.get('p');
+    if (p === null || p === '') return undefined;
+    token = p;
+  } else return undefined;
+  if (!TOKEN.test(token)) throw malformed();
+  return token;
 }
 
 /**
