@@ -77,6 +77,15 @@ class IngestListenError extends Error {
   }
 }
 
+/** OPC_MQTT_CA_FILE's PEM text (docs/INGEST.md, "MQTT over TLS"); exits 2 when it cannot be read. */
+const readMqttCa = (file: string): Buffer => {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    return fail(`OPC_MQTT_CA_FILE cannot be read: ${err instanceof Error ? err.message : String(err)}`, 2);
+  }
+};
+
 const STORAGE_ERRORS = new Set(['ERR_LOCKED', 'ERR_DATA_DIR', 'ERR_CORRUPT']);
 
 const describeStorageError = (err: OpcServerError): string => {
@@ -197,6 +206,7 @@ async function main(): Promise<void> {
         ...(m.publishPrefix !== undefined && { publishPrefix: m.publishPrefix }),
         ...(m.username !== undefined && { username: m.username }),
         ...(m.password !== undefined && { password: m.password }),
+        ...(m.caFile !== undefined && { ca: readMqttCa(m.caFile) }),
         logger: log,
       });
       const shown = new URL(m.url);

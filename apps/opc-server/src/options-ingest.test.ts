@@ -37,7 +37,7 @@ describe('--mqtt, --mqtt-topic, --mqtt-publish', () => {
         '--mqtt-publish',
         'opc/',
       ],
-      { OPC_MQTT_USERNAME: 'u', OPC_MQTT_PASSWORD: 'p' },
+      { OPC_MQTT_USERNAME: 'u', OPC_MQTT_PASSWORD: 'p', OPC_MQTT_CA_FILE: '/etc/mosquitto/ca.pem' },
     );
     expect(command.mqtt).toEqual({
       url: 'mqtts://broker:8883',
@@ -45,6 +45,7 @@ describe('--mqtt, --mqtt-topic, --mqtt-publish', () => {
       publishPrefix: 'opc',
       username: 'u',
       password: 'p',
+      caFile: '/etc/mosquitto/ca.pem',
     });
   });
 

@@ -429,6 +429,8 @@ export interface MqttCommand {
   /** From OPC_MQTT_USERNAME / OPC_MQTT_PASSWORD; the URL's own user and password otherwise. */
   readonly username?: string;
   readonly password?: string;
+  /** From OPC_MQTT_CA_FILE: the PEM file of the CA that signed an `mqtts://` broker's certificate. */
+  readonly caFile?: string;
 }
 
 function parseMqtt(
@@ -466,12 +468,14 @@ function parseMqtt(
   }
   const username = env.OPC_MQTT_USERNAME;
   const password = env.OPC_MQTT_PASSWORD;
+  const caFile = env.OPC_MQTT_CA_FILE;
   return {
     url: source.text,
     topics: topics !== undefined && topics.length > 0 ? [...topics] : ['#'],
     ...(prefix !== undefined && { publishPrefix: prefix }),
     ...(username !== undefined && username !== '' && { username }),
     ...(password !== undefined && password !== '' && { password }),
+    ...(caFile !== undefined && caFile !== '' && { caFile }),
   };
 }
 
@@ -632,7 +636,7 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     ],
     [
       '--mqtt <url>',
-      'read sensors from this MQTT broker, mqtt:// or mqtts:// (docs/INGEST.md; env OPC_MQTT; user and password in the URL or OPC_MQTT_USERNAME, OPC_MQTT_PASSWORD)',
+      'read sensors from this MQTT broker, mqtt:// or mqtts:// (docs/INGEST.md; env OPC_MQTT; user and password in the URL or OPC_MQTT_USERNAME, OPC_MQTT_PASSWORD; the CA of an mqtts:// broker in OPC_MQTT_CA_FILE)',
     ],
     ['--mqtt-topic <filter>', 'a topic filter to subscribe to, repeatable (default #)'],
     ['--mqtt-publish <prefix>', 'publish every reading to <prefix>/<sensor>, retained, QoS 0 (env OPC_MQTT_PUBLISH)'],

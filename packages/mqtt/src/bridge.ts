@@ -31,6 +31,11 @@ export interface MqttBridgeOptions {
   username?: string;
   /** Overrides the URL's password. */
   password?: string;
+  /**
+   * For `mqtts://`: the PEM text of the CA (or CAs) that signed the broker's certificate, trusted instead of the
+   * system's (docs/INGEST.md, "MQTT over TLS"). A certificate it does not verify makes {@link MqttBridge.ready} reject.
+   */
+  ca?: string | Buffer;
   /** Publish every reading to `<publishPrefix>/<sensor>`, retained, QoS 0 (default: publish nothing). */
   publishPrefix?: string;
   /** The MQTT client id (default `opc-lite-<random>`). */
@@ -89,13 +94,16 @@ export interface MqttBridgeStats {
  */
 export interface MqttBridge extends AsyncDisposable {
   stats(): MqttBridgeStats;
-  /** Resolves once connected and subscribed (the first time, or again after a reconnect if called then). */
+  /**
+   * Resolves once connected and subscribed (the first time, or again after a reconnect if called then). Rejects
+   * with `ERR_MQTT_TLS` when the broker's certificate does not verify (the bridge goes on retrying).
+   */
   ready(): Promise<void>;
   /** Unsubscribes from the hub, ends the MQTT connection (a publish in flight is sent first). */
   close(): Promise<void>;
 }
 
-/** A bad option: `code` `ERR_MQTT_OPTIONS`. */
+/** A bad option: `code` `ERR_MQTT_OPTIONS`; a broker certificate that does not verify: `ERR_MQTT_TLS`. */
 export class MqttBridgeError extends Error {
   override readonly name = 'MqttBridgeError';
   readonly code: string;
@@ -127,6 +135,19 @@ export function startMqttBridge(server: OpcServer, options: MqttBridgeOptions): 
 
 let clientCount = 0;
 
+/** Node's codes for a broker certificate that does not verify: retrying will not help, a CA (or a fix) will. */
+const TLS_TRUST_CODES: ReadonlySet<string> = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 class Bridge implements MqttBridge, Subscriber {
   readonly #server: OpcServer;
   readonly #client: MqttClient;
@@ -140,7 +161,8 @@ class Bridge implements MqttBridge, Subscriber {
   #delay: number;
   #ingesting = false;
   #closePromise: Promise<void> | undefined;
-  #readyWaiters: Array<() => void> = [];
+  #readyWaiters: Array<{ resolve: () => void; reject: (err: MqttBridgeError) => void }> = [];
+  #tlsError: MqttBridgeError | undefined;
   #subscribed = false;
   readonly #stats: MqttBridgeStats = { connected: false, connects: 0, messages: 0, published: 0, publishDropped: 0 };
 
@@ -185,6 +207,7 @@ class Bridge implements MqttBridge, Subscriber {
       clean: true,
       ...(options.username !== undefined && { username: options.username }),
       ...(options.password !== undefined && { password: options.password }),
+      ...(options.ca !== undefined && { ca: options.ca }),
     };
     const client = mqtt.connect(options.url, clientOptions);
     this.#client = client;
@@ -200,7 +223,19 @@ class Bridge implements MqttBridge, Subscriber {
       this.#stats.connected = false;
       this.#subscribed = false;
     });
-    client.on('error', (err) => this.#logger?.warn({ err, broker: url.host }, 'MQTT error'));
+    client.on('error', (err) => {
+      this.#logger?.warn({ err, broker: url.host }, 'MQTT error');
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && TLS_TRUST_CODES.has(code)) {
+        this.#tlsError = new MqttBridgeError(
+          'ERR_MQTT_TLS',
+          `the broker's certificate is not trusted (${code}: ${err.message}); ` +
+            'give the CA that signed it as the ca option (opc-server: OPC_MQTT_CA_FILE)',
+          { cause: err },
+        );
+        for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(this.#tlsError);
+      }
+    });
     if (prefix !== undefined)
       (server.hub as unknown as { subscribe(s: Subscriber, p: string): boolean }).subscribe(this, '*');
   }
@@ -217,7 +252,8 @@ class Bridge implements MqttBridge, Subscriber {
         return;
       }
       this.#subscribed = true;
-      for (const resolve of this.#readyWaiters.splice(0)) resolve();
+      this.#tlsError = undefined;
+      for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
     });
   };
 
@@ -264,7 +300,8 @@ class Bridge implements MqttBridge, Subscriber {
 
   ready(): Promise<void> {
     if (this.#subscribed) return Promise.resolve();
-    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+    if (this.#tlsError !== undefined) return Promise.reject(this.#tlsError);
+    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
   }
 
   close(): Promise<void> {
