@@ -253,18 +253,19 @@ describe('opc-server over loopback: TCP commands (PROTOCOL.md "TCP commands and 
   });
 
   it('keeps a client that sends commands more often than idleTimeoutMs, and ends it once it stops', async () => {
-    const { server, address } = await fixture.start({ idleTimeoutMs: 200 });
+    const { server, address } = await fixture.start({ idleTimeoutMs: 1000 });
     const client = await fixture.connect(address.tcpPort);
-    // 12 commands 50 ms apart: three times the timeout in all, never more than a quarter of it between two.
-    for (let i = 0; i < 12; i++) {
+    // 15 commands 100 ms apart: 1.5 times the timeout in all, a tenth of it between two (a busy machine can stretch a
+    // 100 ms timer several times over; a quarter of the timeout was not enough margin there).
+    for (let i = 0; i < 15; i++) {
       client.send('PING\n');
       expect(await client.next()).toBe('PONG');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(server.stats().idle_disconnects).toBe(0);
     const lines = await client.rest();
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^ERR idle-timeout no command for 200 ms/);
+    expect(lines[0]).toMatch(/^ERR idle-timeout no command for 1000 ms/);
     expect(server.stats().idle_disconnects).toBe(1);
   });
 
