@@ -13,6 +13,7 @@ import zlib from 'node:zlib';
 import type { OpcServer } from '@opc-lite/opc-server';
 import { parseInfluxLines, type InfluxPrecision } from '@opc-lite/protocol';
 import { HttpError } from './errors.js';
+import { countedIngest } from './write.js';
 
 /**
  * The `precision` values each endpoint takes, and the unit they stand for.
@@ -203,17 +204,11 @@ export function writeInflux(
   precision: InfluxPrecision,
   remote: string,
 ): { status: number; json?: Record<string, unknown> } {
-  const duplicatesBefore = server.store.loss.duplicate;
-  const result = server.ingestFrom((sink) => parseInfluxLines(body, sink, { precision }), { source: 'http', remote });
-  const duplicates = server.store.loss.duplicate - duplicatesBefore;
-  const rejected = result.rejected - duplicates;
-  if (rejected === 0) return { status: 204 };
-  const lines = result.samples.filter((s) => s.reason !== 'duplicate');
-  const first = lines[0];
-  const shown = first === undefined ? '' : `: ${first.reason} ${JSON.stringify(first.line.slice(0, 200))}`;
-  const message =
-    `${rejected} line${rejected === 1 ? '' : 's'} rejected${shown}` +
-    `${rejected > 1 ? ' (the first shown; see lines)' : ''}; ${result.accepted} stored`;
+  const w = countedIngest(server, () =>
+    server.ingestFrom((sink) => parseInfluxLines(body, sink, { precision }), { source: 'http', remote }),
+  );
+  if (w.rejected === 0) return { status: 204 };
+  const { accepted, rejected, lines, message } = w;
   // `code` and `message` at the top level too: the InfluxDB clients show those.
   return {
     status: 400,
@@ -221,7 +216,7 @@ export function writeInflux(
       code: 'invalid',
       message,
       error: { code: 'rejected', message },
-      accepted: result.accepted,
+      accepted,
       rejected,
       lines,
     },

@@ -6,7 +6,7 @@
  * so a retried write succeeds.
  */
 import type { IncomingMessage } from 'node:http';
-import type { OpcServer } from '@opc-lite/opc-server';
+import type { IngestResult, OpcServer } from '@opc-lite/opc-server';
 import { HttpError } from './errors.js';
 
 /**
@@ -67,19 +67,38 @@ export function writeLines(
   body: Buffer,
   remote: string,
 ): { status: number; json: Record<string, unknown> } {
+  const w = countedIngest(server, () => server.ingest(body, { remote }));
+  if (w.rejected === 0) return { status: 200, json: { accepted: w.accepted, duplicates: w.duplicates } };
+  const { accepted, rejected, duplicates, lines, message } = w;
+  return {
+    status: 400,
+    json: { error: { code: 'rejected', message }, accepted, rejected, duplicates, lines },
+  };
+}
+
+/** What a write stored and refused, a duplicate sender-seq not counted as refused; `message` names the first. */
+export interface CountedIngest {
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  lines: IngestResult['samples'];
+  message: string;
+}
+
+/**
+ * Runs an ingest and tells it as a write's answer does (here and in `POST /write`, `/api/v2/write`): a reading
+ * already stored under its sender-seq is a duplicate, not a refusal, so a retried write succeeds.
+ */
+export function countedIngest(server: OpcServer, ingest: () => IngestResult): CountedIngest {
   const duplicatesBefore = server.store.loss.duplicate;
-  const result = server.ingest(body, { remote });
+  const result = ingest();
   const duplicates = server.store.loss.duplicate - duplicatesBefore;
   const rejected = result.rejected - duplicates;
-  if (rejected === 0) return { status: 200, json: { accepted: result.accepted, duplicates } };
   const lines = result.samples.filter((s) => s.reason !== 'duplicate');
   const first = lines[0];
   const shown = first === undefined ? '' : `: ${first.reason} ${JSON.stringify(first.line.slice(0, 200))}`;
   const message =
     `${rejected} line${rejected === 1 ? '' : 's'} rejected${shown}` +
     `${rejected > 1 ? ' (the first shown; see lines)' : ''}; ${result.accepted} stored`;
-  return {
-    status: 400,
-    json: { error: { code: 'rejected', message }, accepted: result.accepted, rejected, duplicates, lines },
-  };
+  return { accepted: result.accepted, rejected, duplicates, lines, message };
 }
