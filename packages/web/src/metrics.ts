@@ -12,7 +12,9 @@
  */
 import {
   COMMAND_TIME_BUCKETS,
+  INGEST_SOURCES,
   type Hub,
+  type IngestSource,
   type OpcServer,
   type OpcServerStats,
   type Subscriber,
@@ -44,6 +46,25 @@ export interface StatMetric {
 const c = (key: StatKey, name: string, help: string): StatMetric => ({ key, name, kind: 'counter', help });
 const g = (key: StatKey, name: string, help: string, scale?: number): StatMetric =>
   scale === undefined ? { key, name, kind: 'gauge', help } : { key, name, kind: 'gauge', help, scale };
+
+/** How each ingest source is named in the help texts, in `INGEST_SOURCES` order. */
+const SOURCE_WORDS: Readonly<Record<IngestSource, string>> = {
+  udp: 'UDP',
+  tcp: 'the TCP ingest port',
+  http: 'HTTP writes',
+  mqtt: 'MQTT',
+};
+
+/** `ingest_<source>_accepted`, `_rejected` and `_ignored` of every source. */
+const SOURCE_METRICS: readonly StatMetric[] = INGEST_SOURCES.flatMap((source) => {
+  const from = SOURCE_WORDS[source];
+  const key = (what: string): StatKey => `ingest_${source}_${what}` as StatKey;
+  return [
+    c(key('accepted'), `opc_ingest_${source}_accepted_total`, `Readings stored from ${from}.`),
+    c(key('rejected'), `opc_ingest_${source}_rejected_total`, `Readings from ${from} rejected.`),
+    c(key('ignored'), `opc_ingest_${source}_ignored_total`, `Parts from ${from} that held no number.`),
+  ];
+});
 
 /**
  * Every `STATS` key but `readings_rejected` and `rejected_<reason>` (exported together as
@@ -86,18 +107,7 @@ export const STAT_METRICS: readonly StatMetric[] = Object.freeze([
   g('recv_buffer_bytes', 'opc_udp_receive_buffer_bytes', 'The UDP SO_RCVBUF the kernel granted.'),
   g('history_capacity', 'opc_history_capacity', 'Readings kept in memory per sensor (historyCapacity).'),
   c('fields_ignored', 'opc_fields_ignored_total', 'Parts of readings skipped for holding no number.'),
-  c('ingest_udp_accepted', 'opc_ingest_udp_accepted_total', 'Readings stored from UDP.'),
-  c('ingest_udp_rejected', 'opc_ingest_udp_rejected_total', 'Readings from UDP rejected.'),
-  c('ingest_udp_ignored', 'opc_ingest_udp_ignored_total', 'Parts from UDP that held no number.'),
-  c('ingest_tcp_accepted', 'opc_ingest_tcp_accepted_total', 'Readings stored from the TCP ingest port.'),
-  c('ingest_tcp_rejected', 'opc_ingest_tcp_rejected_total', 'Readings from the TCP ingest port rejected.'),
-  c('ingest_tcp_ignored', 'opc_ingest_tcp_ignored_total', 'Parts from the TCP ingest port that held no number.'),
-  c('ingest_http_accepted', 'opc_ingest_http_accepted_total', 'Readings stored from HTTP writes.'),
-  c('ingest_http_rejected', 'opc_ingest_http_rejected_total', 'Readings from HTTP writes rejected.'),
-  c('ingest_http_ignored', 'opc_ingest_http_ignored_total', 'Parts from HTTP writes that held no number.'),
-  c('ingest_mqtt_accepted', 'opc_ingest_mqtt_accepted_total', 'Readings stored from MQTT.'),
-  c('ingest_mqtt_rejected', 'opc_ingest_mqtt_rejected_total', 'Readings from MQTT rejected.'),
-  c('ingest_mqtt_ignored', 'opc_ingest_mqtt_ignored_total', 'Parts from MQTT that held no number.'),
+  ...SOURCE_METRICS,
   g('storage_durable', 'opc_storage_durable', '1 with a durable store, 0 in memory only.'),
   g(
     'storage_degraded',
