@@ -208,6 +208,11 @@ export interface IngestOptions {
   remote?: string;
   /** Which source's counters it goes to (default `'udp'`, as a datagram's). */
   source?: IngestSource;
+  /**
+   * Whether the sender may write sensor `name` (docs/SECURITY.md, "Writing on the ingest paths"): a reading it
+   * refuses is rejected as `forbidden` and never stored. Default: every sensor.
+   */
+  canWrite?: (name: string) => boolean;
 }
 
 /**
@@ -482,8 +487,13 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       result.rejected++;
       if (result.samples.length < INGEST_SAMPLES) result.samples.push({ reason, line });
     };
+    const canWrite = options.canWrite;
     const sink: DatagramSink = {
       reading: (name, value, timestampMs, senderSeq) => {
+        if (canWrite !== undefined && !canWrite(name)) {
+          this.rejectText('forbidden', name);
+          return sample('forbidden', name);
+        }
         const before = counters.readingsAccepted;
         const rejectedBefore = counters.readingsRejected;
         const refusedBefore = this.#forwardRefused;

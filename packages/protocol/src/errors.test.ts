@@ -39,6 +39,7 @@ describe('error codes', () => {
       'too-many-sensors',
       'too-large',
       'too-deep',
+      'forbidden',
     ]);
   });
 

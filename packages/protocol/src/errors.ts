@@ -65,9 +65,11 @@ export function isErrorCode(code: string): code is ErrorCode {
  * Why a line of a UDP datagram, a line of an InfluxDB or TCP ingest stream, or
  * an MQTT message was dropped (PROTOCOL.md "UDP ingest"). The server counts
  * drops by these reasons; `too-many-sensors` is decided by the server's store,
- * all the others by the parsers. `too-large` and `too-deep` come only from
- * `mapMqttMessage`: a payload over `maxPayloadBytes` or with more numbers
- * than `maxLeaves`, and JSON nested deeper than `maxDepth`.
+ * `forbidden` by the server's rights (a reading for a sensor its sender may
+ * not write: docs/SECURITY.md, "Writing on the ingest paths"), all the others
+ * by the parsers. `too-large` and `too-deep` come only from `mapMqttMessage`:
+ * a payload over `maxPayloadBytes` or with more numbers than `maxLeaves`, and
+ * JSON nested deeper than `maxDepth`.
  *
  * @example
  * ```ts
@@ -86,6 +88,7 @@ export const REJECT_REASONS = Object.freeze([
   'too-many-sensors',
   'too-large',
   'too-deep',
+  'forbidden',
 ] as const);
 
 /** One of {@link REJECT_REASONS}. */
