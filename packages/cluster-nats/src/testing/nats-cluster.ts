@@ -71,6 +71,8 @@ export interface NatsCluster {
   restart(i: number): Promise<void>;
   /** Resolves once JetStream answers `$JS.API.INFO` through some running node (it has a meta leader). */
   waitForJetStream(timeoutMs?: number): Promise<void>;
+  /** The index of the node that leads stream `stream`, once a running node says there is one. */
+  streamLeader(stream: string, timeoutMs?: number): Promise<number>;
   /** Kills every process and removes the directory. Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -284,6 +286,31 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     });
   };
 
+  const streamLeader = async (stream: string, timeoutMs = readyTimeoutMs): Promise<number> => {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      const running = nodes.filter((n) => n.child !== undefined).map((n) => `nats://127.0.0.1:${n.clientPort}`);
+      let nc: NatsConnection | undefined;
+      try {
+        nc = await connect({ servers: running, timeout: 1000, reconnect: false });
+        const reply = await nc.request(`$JS.API.STREAM.INFO.${stream}`, undefined, { timeout: 1000 });
+        const info = JSON.parse(new TextDecoder().decode(reply.data)) as { cluster?: { leader?: string } };
+        const at = nodes.findIndex((n) => n.name === info.cluster?.leader && n.child !== undefined);
+        if (at >= 0) return at;
+        lastError = new Error(`stream ${stream} has no running leader yet`);
+      } catch (error) {
+        lastError = error;
+      } finally {
+        await nc?.close();
+      }
+      await pause(100);
+    }
+    throw new NatsClusterError('ERR_NATS_TIMEOUT', `stream ${stream} had no leader within ${timeoutMs} ms`, {
+      cause: lastError,
+    });
+  };
+
   try {
     await Promise.all(nodes.map((node) => spawnNode(bin, node, readyTimeoutMs)));
     await waitForJetStream();
@@ -323,6 +350,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       await spawnNode(bin, node, readyTimeoutMs);
     },
     waitForJetStream,
+    streamLeader,
     close,
     [Symbol.asyncDispose]: close,
   };
