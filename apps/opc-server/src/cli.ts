@@ -14,7 +14,7 @@ import {
 } from '@opc-lite/opc-server';
 import { startWebServer, WebError, type WebServer } from '@opc-lite/web';
 import { attachCluster } from '@opc-lite/cluster-nats';
-import { startMqttBridge, type MqttBridge } from '@opc-lite/mqtt';
+import { MqttBridgeError, startMqttBridge, type MqttBridge } from '@opc-lite/mqtt';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { exposureWarning, hashTokenCommand, loadAuth, reloadAuth } from './auth-cli.js';
@@ -207,6 +207,7 @@ async function main(): Promise<void> {
         ...(m.username !== undefined && { username: m.username }),
         ...(m.password !== undefined && { password: m.password }),
         ...(m.caFile !== undefined && { ca: readMqttCa(m.caFile) }),
+        ...(m.writeAs !== undefined && { writeAs: m.writeAs }),
         logger: log,
       });
       const shown = new URL(m.url);
@@ -227,6 +228,8 @@ async function main(): Promise<void> {
       );
     }
     if (err instanceof WebError) fail(describeHttpError(err, command.server.host, command.httpPort), 1);
+    // --mqtt-as naming no token of the auth file (docs/SECURITY.md, "Writing on the ingest paths").
+    if (err instanceof MqttBridgeError) fail(err.message.replace(/^writeAs/, '--mqtt-as'), 2);
     fail(describeListenError(err, command.server.host, command.server.port), 1);
   }
 

@@ -275,6 +275,7 @@ export function parseCli(
     mqtt: { type: 'string' },
     'mqtt-topic': { type: 'string', multiple: true },
     'mqtt-publish': { type: 'string' },
+    'mqtt-as': { type: 'string' },
     'metrics-sensors': { type: 'string' },
     nats: { type: 'string' },
     'node-name': { type: 'string' },
@@ -365,6 +366,9 @@ export function parseCli(
   const udpAllow = udpFlags ?? (udpEnv === undefined || udpEnv.trim() === '' ? undefined : udpEnv.split(','));
   const authSource = pick('auth-file', 'OPC_AUTH_FILE');
   const authFile = authSource === undefined ? undefined : path.resolve(cwd, authSource.text);
+  if (mqtt?.writeAs !== undefined && authFile === undefined) {
+    throw new UsageError('--mqtt-as names a token of the auth file; it does nothing without --auth-file');
+  }
 
   const storage = parseStorage(values, env, pick, cwd);
   if (storage !== undefined) server.storage = storage;
@@ -431,6 +435,8 @@ export interface MqttCommand {
   readonly password?: string;
   /** From OPC_MQTT_CA_FILE: the PEM file of the CA that signed an `mqtts://` broker's certificate. */
   readonly caFile?: string;
+  /** `--mqtt-as <token-name>`: the auth file entry whose rights the bridge has (docs/SECURITY.md). */
+  readonly writeAs?: string;
 }
 
 function parseMqtt(
@@ -440,11 +446,14 @@ function parseMqtt(
 ): MqttCommand | undefined {
   const source = pick('mqtt', 'OPC_MQTT');
   const publish = pick('mqtt-publish', 'OPC_MQTT_PUBLISH');
+  const writeAs = pick('mqtt-as', 'OPC_MQTT_AS');
   if (source === undefined) {
     if (topics !== undefined && topics.length > 0)
       throw new UsageError('--mqtt-topic is an MQTT setting; it does nothing without --mqtt');
     if (publish !== undefined)
       throw new UsageError(`${publish.what} is an MQTT setting; it does nothing without --mqtt`);
+    if (writeAs !== undefined)
+      throw new UsageError(`${writeAs.what} is an MQTT setting; it does nothing without --mqtt`);
     return undefined;
   }
   let url: URL;
@@ -476,6 +485,7 @@ function parseMqtt(
     ...(username !== undefined && username !== '' && { username }),
     ...(password !== undefined && password !== '' && { password }),
     ...(caFile !== undefined && caFile !== '' && { caFile }),
+    ...(writeAs !== undefined && { writeAs: writeAs.text }),
   };
 }
 
@@ -640,6 +650,10 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     ],
     ['--mqtt-topic <filter>', 'a topic filter to subscribe to, repeatable (default #)'],
     ['--mqtt-publish <prefix>', 'publish every reading to <prefix>/<sensor>, retained, QoS 0 (env OPC_MQTT_PUBLISH)'],
+    [
+      '--mqtt-as <token-name>',
+      'with --auth-file, the bridge has the rights of this token entry, else the anonymous ones (docs/SECURITY.md; env OPC_MQTT_AS)',
+    ],
     [
       '--metrics-sensors <pattern>',
       `in /metrics, the latest value of each sensor matching the pattern heard from in the last ${WEB_DEFAULTS.metricsSensorsStaleMs / 60_000} min, at most ${WEB_DEFAULTS.metricsSensorsMax} (default none; env OPC_METRICS_SENSORS)`,

@@ -9,9 +9,14 @@
  * messages under the prefix are never read as input. While the broker is away nothing is queued: QoS 0 publishes
  * are dropped and counted, and the client reconnects with a delay that doubles from `reconnectMinMs` to
  * `reconnectMaxMs`, reset by a connection that succeeds.
+ *
+ * Rights (docs/SECURITY.md, "Writing on the ingest paths"): when the server has an auth file, the bridge writes
+ * with the rights of the token entry named by `writeAs`, or the anonymous rights, looked up in the file in force for
+ * every message (so a reload applies at once). A mapped sensor it may not write is rejected as `forbidden`; with
+ * `publishPrefix` it publishes only the sensors those rights may read.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Logger, OpcServer, Subscriber } from '@opc-lite/opc-server';
+import { NO_RIGHTS, type Logger, type OpcServer, type Rights, type Subscriber } from '@opc-lite/opc-server';
 import { mapMqttMessage, type MqttMapOptions } from '@opc-lite/protocol';
 
 /**
@@ -46,6 +51,12 @@ export interface MqttBridgeOptions {
   reconnectMaxMs?: number;
   /** How payloads are read (packages/protocol/README.md, "MQTT"). */
   map?: MqttMapOptions;
+  /**
+   * When the server has an auth file: the name of the token entry whose rights the bridge has (its write patterns
+   * for what it stores, its read patterns for what it publishes). Default: the anonymous rights. A name the file
+   * does not have is refused with `ERR_MQTT_OPTIONS`.
+   */
+  writeAs?: string;
   /** pino's method shape; silent by default. */
   logger?: Logger;
 }
@@ -135,6 +146,26 @@ export function startMqttBridge(server: OpcServer, options: MqttBridgeOptions): 
 
 let clientCount = 0;
 
+/** The rights of `writeAs` (or anonymous) in the auth file in force; refuses a name the file does not have. */
+function bridgeRights(server: OpcServer, writeAs: string | undefined): () => Rights | undefined {
+  const auth = server.auth;
+  if (auth === undefined) {
+    if (writeAs !== undefined) {
+      throw new MqttBridgeError('ERR_MQTT_OPTIONS', `writeAs names a token of the auth file, and the server has none`);
+    }
+    return () => undefined;
+  }
+  if (writeAs === undefined) return () => auth.config.anonymous;
+  if (auth.entry(writeAs) === undefined) {
+    throw new MqttBridgeError(
+      'ERR_MQTT_OPTIONS',
+      `writeAs: ${auth.config.source} has no token named ${JSON.stringify(writeAs)}`,
+    );
+  }
+  // A reload that removes the entry leaves the bridge no right, until one puts it back.
+  return () => auth.entry(writeAs)?.rights ?? NO_RIGHTS;
+}
+
 /** Node's codes for a broker certificate that does not verify: retrying will not help, a CA (or a fix) will. */
 const TLS_TRUST_CODES: ReadonlySet<string> = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN',
@@ -156,6 +187,8 @@ class Bridge implements MqttBridge, Subscriber {
   readonly #map: MqttMapOptions | undefined;
   readonly #logger: Logger | undefined;
   readonly #remote: string;
+  /** The rights in force now; undefined without an auth file (everything may be written and published). */
+  readonly #rights: () => Rights | undefined;
   readonly #min: number;
   readonly #max: number;
   #delay: number;
@@ -191,6 +224,14 @@ class Bridge implements MqttBridge, Subscriber {
     this.#max = Math.max(this.#min, options.reconnectMaxMs ?? MQTT_BRIDGE_DEFAULTS.reconnectMaxMs);
     if (!(this.#min >= 1)) throw new MqttBridgeError('ERR_MQTT_OPTIONS', 'reconnectMinMs must be at least 1');
     this.#delay = this.#min;
+    this.#rights = bridgeRights(server, options.writeAs);
+    const rights = this.#rights();
+    if (rights !== undefined && rights.write.length === 0) {
+      options.logger?.warn(
+        { writeAs: options.writeAs },
+        `the MQTT bridge may write no sensor: ${options.writeAs === undefined ? 'the anonymous rights have' : `token ${options.writeAs} has`} no write= pattern (docs/SECURITY.md, "Writing on the ingest paths")`,
+      );
+    }
     this.#server = server;
     this.#topics = topics;
     this.#prefix = prefix;
@@ -262,10 +303,12 @@ class Bridge implements MqttBridge, Subscriber {
     if (this.#prefix !== undefined && (topic === this.#prefix || topic.startsWith(`${this.#prefix}/`))) return;
     this.#stats.messages++;
     this.#ingesting = true;
+    const rights = this.#rights();
     try {
       this.#server.ingestFrom((sink) => mapMqttMessage(topic, payload, sink, this.#map), {
         source: 'mqtt',
         remote: this.#remote,
+        ...(rights !== undefined && { canWrite: (name: string) => rights.canWrite(name) }),
       });
     } catch (err) {
       this.#logger?.error({ err, topic }, 'MQTT message handling failed');
@@ -286,6 +329,8 @@ class Bridge implements MqttBridge, Subscriber {
     const nameEnd = line.indexOf(' ', 4);
     const valueEnd = line.indexOf(' ', nameEnd + 1);
     if (nameEnd < 0 || valueEnd < 0) return true;
+    const rights = this.#rights();
+    if (rights !== undefined && !rights.canRead(line.slice(4, nameEnd))) return false;
     this.#client.publish(`${prefix}/${line.slice(4, nameEnd)}`, line.slice(nameEnd + 1, valueEnd), {
       qos: 0,
       retain: true,
