@@ -32,6 +32,8 @@ export interface ReplicationStats {
   cluster_publish_errors: number;
   /** Readings taken in and not yet stored in the log. */
   cluster_backlog: number;
+  /** Bytes the backlog takes on disk (0 when it is kept in memory only: `--memory`). */
+  cluster_backlog_bytes: number;
   /** Readings refused because the backlog was full. */
   cluster_dropped: number;
   /** The log seq of the last batch applied, kept with the readings. */
@@ -55,6 +57,7 @@ const NO_REPLICATION: Readonly<ReplicationStats> = Object.freeze({
   cluster_applied: 0,
   cluster_publish_errors: 0,
   cluster_backlog: 0,
+  cluster_backlog_bytes: 0,
   cluster_dropped: 0,
   cluster_last_applied_seq: 0,
 });

@@ -69,6 +69,7 @@ const STATS_KEYS = [
   'cluster_applied',
   'cluster_publish_errors',
   'cluster_backlog',
+  'cluster_backlog_bytes',
   'cluster_dropped',
   'cluster_last_applied_seq',
 ];

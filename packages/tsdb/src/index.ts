@@ -29,4 +29,5 @@ export {
   type Rng,
 } from './fs/index.js';
 export { createRng } from './testing/rng.js';
+export { Wal, type WalOptions, type ReplayOptions, type ReplayReport } from './wal/index.js';
 export { ChunkEncoder, ChunkReader, ChunkDecodeError, decodeChunk, CHUNK_FORMAT_VERSION } from './chunk/index.js';

@@ -151,6 +151,7 @@ export const STAT_METRICS: readonly StatMetric[] = Object.freeze([
   c('cluster_applied', 'opc_cluster_applied_readings_total', 'Readings applied from the stream, every node’s.'),
   c('cluster_publish_errors', 'opc_cluster_publish_errors_total', 'Stream publishes that failed (tried again).'),
   g('cluster_backlog', 'opc_cluster_backlog_readings', 'Readings taken in and not yet stored in the stream.'),
+  g('cluster_backlog_bytes', 'opc_cluster_backlog_bytes', 'Bytes the backlog takes on disk (0 with --memory).'),
   c('cluster_dropped', 'opc_cluster_dropped_readings_total', 'Readings refused because the backlog was full.'),
   g('cluster_last_applied_seq', 'opc_cluster_last_applied_seq', 'Stream seq of the last batch applied.'),
 ]);

@@ -23,6 +23,7 @@ export interface ClusterStats {
   cluster_applied: number;
   cluster_publish_errors: number;
   cluster_backlog: number;
+  cluster_backlog_bytes: number;
   cluster_dropped: number;
   cluster_last_applied_seq: number;
 }
@@ -99,6 +100,7 @@ export function attachCluster(server: ReplicableServer, options: AttachClusterOp
       cluster_applied: s.appliedReadings,
       cluster_publish_errors: s.publishErrors,
       cluster_backlog: s.pendingReadings,
+      cluster_backlog_bytes: s.pendingBytes,
       cluster_dropped: s.dropped + unencodable,
       cluster_last_applied_seq: s.lastAppliedSeq,
     };

@@ -13,7 +13,9 @@ export type ClusterLinkErrorCode =
   /** `start()` was called a second time. */
   | 'ERR_STARTED'
   /** The link is closed. */
-  | 'ERR_CLOSED';
+  | 'ERR_CLOSED'
+  /** The `outboxDir` cannot be opened (permissions, a file in the way, a newer format); `cause` says why. */
+  | 'ERR_OUTBOX';
 
 /**
  * An error of a cluster link. The link reports the ones that stop it applying (`ERR_STREAM_GAP`,

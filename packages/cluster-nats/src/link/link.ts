@@ -41,7 +41,8 @@ import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-
 import { decodeBatch } from '../codec/batch.js';
 import { ClusterLinkError } from './errors.js';
 import { resolveOptions, type ClusterLinkOptions, type ResolvedOptions } from './options.js';
-import { Outbox } from './outbox.js';
+import { DiskOutbox } from './disk-outbox.js';
+import { Outbox, type ReadingQueue } from './outbox.js';
 import { chooseReplicas, clusterSize, streamConfig, streamDiff } from './stream.js';
 
 /**
@@ -65,8 +66,12 @@ export interface ClusterLinkStats {
   retries: number;
   /** Readings waiting or in flight. */
   pendingReadings: number;
-  /** Readings refused because `maxPendingReadings` were pending. */
+  /** Bytes they take in `outboxDir` (their encoded readings; 0 without `outboxDir`). */
+  pendingBytes: number;
+  /** Readings refused because `maxPendingReadings` were pending (`maxOutboxBytes` held, with `outboxDir`). */
   dropped: number;
+  /** Writes and syncs to `outboxDir` that failed (its readings then wait in memory only). */
+  outboxWriteFailures: number;
   /** Batches passed to `apply`. */
   appliedBatches: number;
   /** Readings in them. */
@@ -162,7 +167,7 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 class Link implements ClusterLink {
   readonly subject: string;
   readonly #o: ResolvedOptions;
-  readonly #outbox: Outbox;
+  readonly #outbox: ReadingQueue;
   readonly #abort = new AbortController();
   #state: ClusterLinkState = 'connecting';
   #session: Session | undefined;
@@ -200,13 +205,58 @@ class Link implements ClusterLink {
   constructor(options: ResolvedOptions) {
     this.#o = options;
     this.subject = `${options.subjectPrefix}.${options.nodeName}`;
-    this.#outbox = new Outbox(options.maxPendingReadings);
+    this.#outbox = options.outboxDir === undefined ? new Outbox(options.maxPendingReadings) : this.#openOutbox();
     this.#loops.push(this.#connectLoop(), this.#publishLoop());
     const signal = options.signal;
     if (signal !== undefined) {
       if (signal.aborted) void this.close();
       else signal.addEventListener('abort', () => void this.close(), { once: true });
     }
+  }
+
+  /** Opens `outboxDir` and says what it held; throws `ERR_OUTBOX` when it cannot. */
+  #openOutbox(): DiskOutbox {
+    const o = this.#o;
+    const dir = o.outboxDir as string;
+    let opened: ReturnType<typeof DiskOutbox.open> | undefined;
+    try {
+      opened = DiskOutbox.open({
+        dir,
+        maxBytes: o.maxOutboxBytes,
+        maxChunkReadings: o.maxBatchReadings,
+        maxChunkBytes: Math.max(1024, Math.min(64 * 1024, Math.floor(o.maxBatchBytes / 2))),
+        fsync: o.outboxFsync,
+        fsyncIntervalMs: o.outboxFsyncIntervalMs,
+        onError: (error, operation) => {
+          // An error line for the first failure, debug after it: a full disk fails every turn.
+          const log =
+            opened?.outbox.writeFailures === 1 ? o.logger.error.bind(o.logger) : o.logger.debug.bind(o.logger);
+          log(
+            { err: error, dir, operation },
+            `cluster: cannot ${operation} the outbox in ${dir}; readings wait in memory`,
+          );
+        },
+      });
+    } catch (error) {
+      throw new ClusterLinkError(
+        'ERR_OUTBOX',
+        `cannot open the cluster outbox in ${dir}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const { outbox, recovery } = opened;
+    if (recovery.bytesDropped > 0) {
+      o.logger.warn({ dir, ...recovery }, `cluster: the outbox in ${dir} ended in a torn or damaged write; cut away`);
+    }
+    if (recovery.readings > 0) {
+      o.logger.info(
+        { dir, readings: recovery.readings, batchSeq: recovery.batchSeq },
+        `cluster: ${recovery.readings} readings waiting in ${dir} from before the restart; forwarding them`,
+      );
+    }
+    return outbox;
   }
 
   get state(): ClusterLinkState {
@@ -252,7 +302,9 @@ class Link implements ClusterLink {
       ...s,
       consumerRestarts: Math.max(0, s.consumerRestarts),
       pendingReadings: this.#outbox.pending,
+      pendingBytes: this.#outbox.bytes,
       dropped: this.#outbox.dropped,
+      outboxWriteFailures: this.#outbox.writeFailures,
       streamLag: Math.max(0, s.streamLastSeq - s.lastAppliedSeq),
     };
   }
@@ -272,9 +324,12 @@ class Link implements ClusterLink {
       const drained = new Promise<void>((resolve) => (this.#drained = resolve));
       await Promise.race([drained, sleep(this.#o.closeTimeoutMs, this.#abort.signal)]);
       if (this.#outbox.pending > 0) {
+        const dir = this.#o.outboxDir;
         log.warn(
-          { pendingReadings: this.#outbox.pending, closeTimeoutMs: this.#o.closeTimeoutMs },
-          `cluster: closing with ${this.#outbox.pending} readings not stored`,
+          { pendingReadings: this.#outbox.pending, closeTimeoutMs: this.#o.closeTimeoutMs, outboxDir: dir },
+          dir === undefined
+            ? `cluster: closing with ${this.#outbox.pending} readings not stored`
+            : `cluster: closing with ${this.#outbox.pending} readings not stored; they wait in ${dir} for the next start`,
         );
       }
     }
@@ -287,6 +342,7 @@ class Link implements ClusterLink {
     for (const waiter of this.#sessionWaiters.splice(0)) waiter(undefined);
     await session?.nc.close().catch(() => undefined);
     await Promise.allSettled(this.#loops);
+    this.#outbox.close();
     this.#state = 'closed';
     log.info({ node: this.#o.nodeName, ...this.stats() }, 'cluster: link closed');
   }
@@ -451,6 +507,8 @@ class Link implements ClusterLink {
     const outbox = this.#outbox;
     const signal = this.#abort.signal;
     let attempt = 0;
+    // A batch taken before a restart may be stored already: ask the stream before sending it.
+    let ask = false;
     while (!signal.aborted) {
       if (outbox.inFlight === undefined) {
         if (outbox.waiting === 0) {
@@ -461,16 +519,24 @@ class Link implements ClusterLink {
         }
         const session = await this.#whenSession();
         if (session === undefined) break;
-        outbox.take(o.nodeName, this.#nextBatchSeq++, o.maxBatchReadings, session.maxBatchBytes);
+        const recovered = outbox.recoveredBatchSeq;
+        if (recovered === undefined) {
+          outbox.take(o.nodeName, this.#nextBatchSeq++, o.maxBatchReadings, session.maxBatchBytes);
+        } else {
+          outbox.take(o.nodeName, recovered, o.maxBatchReadings, session.maxBatchBytes);
+          this.#nextBatchSeq = Math.max(this.#nextBatchSeq, recovered + 1);
+        }
         attempt = 0;
+        ask = recovered !== undefined;
       }
       const batch = outbox.inFlight;
       const session = await this.#whenSession();
       if (batch === undefined || session === undefined) break;
       try {
-        if (attempt > 0) {
-          this.#s.retries++;
+        if (attempt > 0 || ask) {
+          if (attempt > 0) this.#s.retries++;
           const stored = await this.#lastStoredBatchSeq(session.jsm);
+          ask = false;
           if (stored >= batch.batchSeq) {
             this.#stored(batch.count, true);
             continue;

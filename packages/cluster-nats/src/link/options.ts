@@ -70,8 +70,23 @@ export interface ClusterLinkOptions {
   subjectPrefix?: string;
   /** Stream replicas, 1 to 5 (default 3), clamped to the servers in the cluster with a warning. */
   replicas?: number;
-  /** Readings held while they wait to be stored, the batch in flight included (default 100 000); past it `publish` refuses. */
+  /**
+   * Readings held while they wait to be stored, the batch in flight included (default 100 000); past it `publish`
+   * refuses. Only without `outboxDir`: with it, `maxOutboxBytes` bounds them.
+   */
   maxPendingReadings?: number;
+  /**
+   * A directory for the readings waiting to be stored (docs/CLUSTER.md, "The disk outbox"), so that a crash of this
+   * process loses none of them: they are published after the restart, each batch stored once. Default none: they
+   * wait in memory only. One process at a time; inside the node's data directory, e.g. `<data-dir>/cluster-outbox`.
+   */
+  outboxDir?: string;
+  /** With `outboxDir`: bytes the waiting readings may take, the batch in flight included (default 64 MiB); past it `publish` refuses. */
+  maxOutboxBytes?: number;
+  /** With `outboxDir`: `'always'` (fdatasync after each write), `'interval'` or `'off'`, as the node's store (default `'interval'`). */
+  outboxFsync?: 'always' | 'interval' | 'off';
+  /** With `outboxDir` and `outboxFsync: 'interval'`: how often (default 1000). */
+  outboxFsyncIntervalMs?: number;
   /** The most readings in one batch (default 4096). */
   maxBatchReadings?: number;
   /** The most bytes in one batch (default 512 KiB), lowered to the server's `max_payload` when that is smaller. */
@@ -111,7 +126,10 @@ export interface ClusterLinkOptions {
 
 /** The options that have a default, all set. */
 export type ClusterLinkSettings = Required<
-  Omit<ClusterLinkOptions, 'servers' | 'nodeName' | 'apply' | 'onHalt' | 'logger' | 'connectionOptions' | 'signal'>
+  Omit<
+    ClusterLinkOptions,
+    'servers' | 'nodeName' | 'apply' | 'onHalt' | 'logger' | 'connectionOptions' | 'signal' | 'outboxDir'
+  >
 >;
 
 /**
@@ -128,6 +146,9 @@ export const DEFAULTS: Readonly<ClusterLinkSettings> = Object.freeze({
   subjectPrefix: 'opc.readings',
   replicas: 3,
   maxPendingReadings: 100_000,
+  maxOutboxBytes: 64 * 1024 * 1024,
+  outboxFsync: 'interval',
+  outboxFsyncIntervalMs: 1000,
   maxBatchReadings: 4096,
   maxBatchBytes: 512 * 1024,
   maxAgeMs: 24 * 3_600_000,
@@ -150,6 +171,7 @@ export interface ResolvedOptions extends ClusterLinkSettings {
   logger: Logger;
   connectionOptions: Readonly<Record<string, unknown>>;
   signal: AbortSignal | undefined;
+  outboxDir: string | undefined;
 }
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;
@@ -162,6 +184,7 @@ const KNOWN = new Set([
   'logger',
   'connectionOptions',
   'signal',
+  'outboxDir',
 ]);
 
 function integer(name: string, value: unknown, min: number, max: number): number {
@@ -201,6 +224,14 @@ export function resolveOptions(options: ClusterLinkOptions): ResolvedOptions {
   const day = 86_400_000;
   integer('replicas', s.replicas, 1, 5);
   integer('maxPendingReadings', s.maxPendingReadings, 1, 100_000_000);
+  integer('maxOutboxBytes', s.maxOutboxBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER);
+  if (!['always', 'interval', 'off'].includes(s.outboxFsync)) {
+    throw outOfRange(`outboxFsync must be 'always', 'interval' or 'off', got ${JSON.stringify(s.outboxFsync)}`);
+  }
+  integer('outboxFsyncIntervalMs', s.outboxFsyncIntervalMs, 1, 2 ** 31 - 1);
+  if (options.outboxDir !== undefined && (typeof options.outboxDir !== 'string' || options.outboxDir === '')) {
+    throw invalidType('outboxDir must be a non-empty string');
+  }
   integer('maxBatchReadings', s.maxBatchReadings, 1, 1_000_000);
   integer('maxBatchBytes', s.maxBatchBytes, 1024, 64 * 1024 * 1024);
   integer('maxAgeMs', s.maxAgeMs, 1000, 3650 * day);
@@ -230,6 +261,7 @@ export function resolveOptions(options: ClusterLinkOptions): ResolvedOptions {
     logger: options.logger ?? silentLogger,
     connectionOptions: options.connectionOptions ?? {},
     signal: options.signal,
+    outboxDir: options.outboxDir,
   };
 }
 

@@ -16,7 +16,36 @@ export interface OutboxBatch {
 }
 
 /**
- * The bounded queue of readings waiting to be published.
+ * What the link needs of the queue of readings waiting to be published: the in-memory {@link Outbox}, or the
+ * `DiskOutbox` that also keeps them in a directory.
+ */
+export interface ReadingQueue {
+  /** Readings held: waiting, plus the batch in flight. */
+  readonly pending: number;
+  /** Readings refused because the queue was full. */
+  readonly dropped: number;
+  /** The batch taken and not yet acknowledged. */
+  readonly inFlight: OutboxBatch | undefined;
+  /** Readings not yet in a batch. */
+  readonly waiting: number;
+  /** Bytes the queue holds on disk (0 for one in memory). */
+  readonly bytes: number;
+  /** Writes and syncs to disk that failed (0 for one in memory). */
+  readonly writeFailures: number;
+  /**
+   * The batch seq of a batch taken before a restart and not known to be stored: the next `take()` gives that batch
+   * again, with this seq, whatever seq it is asked for.
+   */
+  readonly recoveredBatchSeq: number | undefined;
+  add(name: string, value: number, timestampMs: number, senderSeq: number): boolean;
+  take(origin: string, batchSeq: number, maxReadings: number, maxBytes: number): OutboxBatch | undefined;
+  ack(): void;
+  /** Writes what is held and releases the files; nothing for one in memory. */
+  close(): void;
+}
+
+/**
+ * The bounded queue of readings waiting to be published, in memory.
  *
  * @example
  * ```ts
@@ -27,7 +56,7 @@ export interface OutboxBatch {
  * outbox.ack();
  * ```
  */
-export class Outbox {
+export class Outbox implements ReadingQueue {
   readonly maxPendingReadings: number;
   #names: string[] = [];
   #values = new Float64Array(0);
@@ -63,6 +92,24 @@ export class Outbox {
   get waiting(): number {
     return this.#length - (this.#inFlight?.count ?? 0);
   }
+
+  /** Always 0: this queue is in memory. */
+  get bytes(): number {
+    return 0;
+  }
+
+  /** Always 0: this queue is in memory. */
+  get writeFailures(): number {
+    return 0;
+  }
+
+  /** Always undefined: nothing survives a restart. */
+  get recoveredBatchSeq(): undefined {
+    return undefined;
+  }
+
+  /** Nothing to release. */
+  close(): void {}
 
   /**
    * Queues a reading; false (and counted in `dropped`) when `maxPendingReadings` are already held. Throws a
