@@ -94,6 +94,7 @@ export {
   type AuthenticatorOptions,
   type Denial,
   type FailureLimits,
+  type Holder,
   type ReloadResult,
   type ScryptParams,
   type TokenEntry,

@@ -61,7 +61,7 @@ describe('write rights on the TCP ingest port (docs/SECURITY.md, "Writing on the
   });
 
   it('writes with the rights of the token of a first line AUTH, answered OK AUTH <name>', async () => {
-    const { server, port } = await start(await authFile());
+    const { server, auth, port } = await start(await authFile());
     const s = await sender(port);
     // Pipelined: the lines after AUTH wait for its answer and are judged with the token's rights.
     s.socket.write('AUTH line3-token\r\nline3/temp 21.5\npublic/a 1\nline3/done 1\n');
@@ -70,7 +70,7 @@ describe('write rights on the TCP ingest port (docs/SECURITY.md, "Writing on the
     expect(server.store.get('public/a')).toBeUndefined(); // the token's patterns replace the anonymous ones
     expect(s.text()).toBe('OK AUTH line3\n');
     expect(server.stats().ingest_tcp_rejected_forbidden).toBe(1);
-    expect(server.stats().auth_ok).toBe(1);
+    expect(auth!.stats().auth_ok).toBe(1);
   });
 
   it('takes an AUTH line cut into pieces, and a connection whose first bytes only look like it', async () => {
@@ -86,18 +86,18 @@ describe('write rights on the TCP ingest port (docs/SECURITY.md, "Writing on the
   });
 
   it('answers a wrong token ERR auth-failed and closes, storing nothing sent after it', async () => {
-    const { server, port } = await start(await authFile());
+    const { server, auth, port } = await start(await authFile());
     const s = await sender(port);
     s.socket.write('AUTH wrong-token\npublic/a 1\n');
     await s.closed;
     expect(s.text()).toBe('ERR auth-failed unknown token\n');
     expect(server.store.get('public/a')).toBeUndefined();
-    expect(server.stats().auth_failed).toBe(1);
+    expect(auth!.stats().auth_failed).toBe(1);
     expect(server.stats().ingest_tcp_accepted).toBe(0);
   });
 
   it('counts failures per address with the TCP port, and refuses the right token too once the address is refused', async () => {
-    const { server, port } = await start(await authFile(), { maxFailures: 2 });
+    const { server, auth, port } = await start(await authFile(), { maxFailures: 2 });
     for (let i = 0; i < 2; i++) {
       const s = await sender(port);
       s.socket.write(`AUTH guess-${i}\n`);
@@ -108,7 +108,7 @@ describe('write rights on the TCP ingest port (docs/SECURITY.md, "Writing on the
     await s.closed;
     expect(s.text()).toMatch(/^ERR auth-failed too many failed attempts/);
     expect(server.store.get('line3/x')).toBeUndefined();
-    expect(server.stats().auth_refused).toBe(1);
+    expect(auth!.stats().auth_refused).toBe(1);
   });
 
   it('applies a reload: changed rights at once, a withdrawn token ends the connection', async () => {
@@ -133,7 +133,7 @@ describe('write rights on the TCP ingest port (docs/SECURITY.md, "Writing on the
     anon.socket.write('public/a 2\nother/b 3\n');
     await expect.poll(() => server.store.get('other/b')?.lastValue).toBe(3);
     expect(server.store.get('public/a')?.seq).toBe(1);
-    expect(server.stats().auth_revoked).toBe(1);
+    expect(auth!.stats().auth_revoked).toBe(1);
   });
 
   it('without an auth file, answers AUTH that no token is needed and stores every reading', async () => {

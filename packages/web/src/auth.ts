@@ -6,7 +6,8 @@
  * the anonymous rights without a header); the handler then asks {@link HttpAuth.require} for what each route
  * needs. A refusal is an {@link HttpError}: 401 with `WWW-Authenticate` when no token (or an unknown one) was
  * sent, 403 when the token lacks the right. A stream checks each reading against the rights in force when it
- * arrives, so a reload applies to streams already open.
+ * arrives, so a reload applies to streams already open, and {@link HttpAuth.watch} ends a stream whose token is
+ * withdrawn or may read nothing any more.
  */
 import type { IncomingMessage } from 'node:http';
 import { addressOf, type Authenticator, type Rights } from '@opc-lite/opc-server';
@@ -136,6 +137,31 @@ export class HttpAuth {
       throw new HttpError(401, 'auth-required', `writing ${refused} needs a token`, { headers: CHALLENGE });
     }
     throw new HttpError(403, 'forbidden', `token ${who.name} may not write ${refused}; nothing was stored`);
+  }
+
+  /**
+   * Calls `end` once, after a reload, when `who` may no longer stream: its token is gone or has a new hash
+   * (`auth-failed`, as TCP says it), or it may read no sensor (`forbidden`; `auth-required` when anonymous).
+   * After a reload that leaves it readable sensors, `changed` is called. Returns what stops watching.
+   */
+  watch(
+    who: Who,
+    end: (code: 'auth-failed' | 'forbidden' | 'auth-required', detail: string) => void,
+    changed: () => void,
+  ): () => void {
+    let done = false;
+    const stop = this.#auth.watch(who, (rights) => {
+      if (done) return;
+      if (rights !== undefined && rights.readsAny) return changed();
+      done = true; // the stream's end stops the watch
+      if (rights === undefined) end('auth-failed', `token ${who.name ?? ''} is no longer valid`);
+      else if (who.name === undefined) end('auth-required', 'anonymous clients may read no sensor now');
+      else end('forbidden', `token ${who.name} may read no sensor now`);
+    });
+    return () => {
+      done = true;
+      stop();
+    };
   }
 
   /** Whether a reading of `name` may go to `who` now, with the rights of the file in force. */

@@ -403,8 +403,12 @@ class Web {
         headers: { 'Retry-After': '5' },
       });
     }
-    const filter = who === undefined ? undefined : this.#auth?.readFilter(who);
-    this.streams.open(res, { pattern, resume, backlog, ...(filter && { filter }) });
+    const auth = who === undefined ? undefined : this.#auth;
+    const filter = auth?.readFilter(who!);
+    // A reload that withdraws the token, or every read right, ends the stream (docs/SECURITY.md, "Reloading the file").
+    const watch =
+      auth && ((end: (code: string, detail: string) => void, changed: () => void) => auth.watch(who!, end, changed));
+    this.streams.open(res, { pattern, resume, backlog, ...(filter && { filter }), ...(watch && { watch }) });
   }
 
   #fail(res: ServerResponse, err: unknown): void {

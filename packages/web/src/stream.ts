@@ -20,6 +20,10 @@
  * A stream never holds more than `streamBufferBytes` unwritten: past it, or when its socket has not drained for
  * `streamDrainTimeoutMs`, the stream is dropped (its connection destroyed) and counted. The browser reconnects
  * and resumes from its last id, so being dropped costs it nothing but the reconnect.
+ *
+ * Rights (docs/SECURITY.md, "Tokens on HTTP"): `filter` is asked for every reading, live or from the history, with
+ * the auth file in force. After a reload, readings already queued are asked again, and a stream whose token is gone
+ * or may read no sensor is ended with a last `closed` event that says why (as `ERR auth-failed` ends a TCP `SUB`).
  */
 import type { ServerResponse } from 'node:http';
 import type { Hub, OpcServer, Sensor, Subscriber } from '@opc-lite/opc-server';
@@ -71,6 +75,11 @@ export interface StreamRequest {
   backlog: number;
   /** The sensors this stream may carry, asked per reading (docs/SECURITY.md, "Tokens on HTTP"); default all. */
   filter?: (name: string) => boolean;
+  /**
+   * Follows the rights across reloads: calls `end` when the stream may go on no longer, `changed` when its rights
+   * changed but it may still read; returns what stops it.
+   */
+  watch?: (end: (code: string, detail: string) => void, changed: () => void) => () => void;
 }
 
 /**
@@ -224,6 +233,7 @@ class Stream implements Subscriber {
   #drainTimer: NodeJS.Timeout | undefined;
   #pumpScheduled = false;
   #closed = false;
+  #unwatch: (() => void) | undefined;
 
   constructor(owner: StreamHub, res: ServerResponse, request: StreamRequest) {
     this.#owner = owner;
@@ -275,6 +285,10 @@ class Stream implements Subscriber {
     // Subscribed now, the past read at the turn's end: a reading published between is left to the history pages
     // (its sensor is catching up) or queued as live (it is not).
     this.#owner.hub.subscribe(this, pattern);
+    this.#unwatch = this.#request.watch?.(
+      (code, detail) => this.#revoke(code, detail),
+      () => this.#refilter(),
+    );
     this.#pumpSoon();
   }
 
@@ -372,6 +386,11 @@ class Stream implements Subscriber {
       const job = jobs[0]!;
       const { sensor, safe } = job;
       const name = sensor.name;
+      if (this.#request.filter !== undefined && !this.#request.filter(name)) {
+        jobs.shift(); // no longer readable (a reload)
+        this.#catchingUp.delete(name);
+        continue;
+      }
       if (job.seq >= safe) {
         if (job.seq < sensor.seq) return this.#pumpSoon(); // readings stored since this round began: the next one
         jobs.shift();
@@ -416,6 +435,41 @@ class Stream implements Subscriber {
     return id;
   }
 
+  /** Ends the stream after a last `closed` event: its rights no longer let it go on. */
+  #revoke(code: string, detail: string): void {
+    if (this.#closed) return;
+    this.#names = [];
+    this.#seqs = [];
+    this.#fragments = [];
+    this.#queuedBytes = 0;
+    this.write(`event: closed\ndata: ${JSON.stringify({ error: { code, message: detail } })}\n\n`);
+    if (this.#closed) return; // dropped while writing it
+    this.#cleanup(false);
+    this.#res.end();
+    this.#res.socket?.end();
+  }
+
+  /** Asks `filter` again about the readings queued this turn (the rights changed). */
+  #refilter(): void {
+    const filter = this.#request.filter;
+    if (filter === undefined || this.#closed) return;
+    const names: string[] = [];
+    const seqs: string[] = [];
+    const fragments: string[] = [];
+    let bytes = 0;
+    for (let i = 0; i < this.#names.length; i++) {
+      if (!filter(this.#names[i]!)) continue;
+      names.push(this.#names[i]!);
+      seqs.push(this.#seqs[i]!);
+      fragments.push(this.#fragments[i]!);
+      bytes += this.#fragments[i]!.length + 1;
+    }
+    this.#names = names;
+    this.#seqs = seqs;
+    this.#fragments = fragments;
+    this.#queuedBytes = bytes;
+  }
+
   #over(): boolean {
     return this.#res.writableLength + this.#queuedBytes > this.#owner.options.streamBufferBytes;
   }
@@ -430,6 +484,8 @@ class Stream implements Subscriber {
   #cleanup(dropped: boolean): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unwatch?.();
+    this.#unwatch = undefined;
     clearTimeout(this.#drainTimer);
     this.#drainTimer = undefined;
     this.#owner.hub.remove(this);

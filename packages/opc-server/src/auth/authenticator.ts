@@ -7,7 +7,7 @@
  * reload, so an HTTP client sending its bearer token with every request costs one hash, not one scrypt per
  * request. Each TCP connection holds an {@link AuthSession}; `reload` walks them: a connection whose token is
  * gone (or has a new hash) is ended, one whose rights changed gets the new rights at once, the others are left
- * alone.
+ * alone. What holds no session (an HTTP stream) follows its rights with `watch`, told after each reload.
  */
 import { createHash } from 'node:crypto';
 import type { Command } from '@opc-lite/protocol';
@@ -73,6 +73,26 @@ export interface ReloadResult {
   revoked: number;
 }
 
+/**
+ * Who {@link Authenticator.watch} follows: a token's name and stored hash, or anonymous (both undefined).
+ *
+ * @example
+ * ```ts
+ * const who: Holder = { name: entry.name, hash: entry.hash.text };
+ * ```
+ */
+export interface Holder {
+  readonly name: string | undefined;
+  readonly hash: string | undefined;
+}
+
+interface Watcher {
+  readonly holder: Holder;
+  readonly listener: (rights: Rights | undefined) => void;
+  /** The rights at the last reload (or when the watch began). */
+  rights: Rights | undefined;
+}
+
 const CACHE_LIMIT = 1024;
 const BLOCKED_DETAIL = 'too many failed attempts from this address; try again later';
 
@@ -103,6 +123,7 @@ export class Authenticator {
   readonly #maxPerConnection: number;
   readonly #logger: Logger | undefined;
   readonly #sessions = new Set<AuthSession>();
+  readonly #watchers = new Set<Watcher>();
   /** Token digest → entry name, for tokens found since the last reload. */
   readonly #found = new Map<string, string>();
   #config: AuthConfig;
@@ -185,6 +206,28 @@ export class Authenticator {
     this.#sessions.delete(session);
   }
 
+  /**
+   * Follows the rights of `holder` across reloads, for what holds no {@link AuthSession} (an HTTP stream): after
+   * each reload `listener` is called with the rights `holder` has then, or once with undefined when its token is
+   * gone or has a new hash (and not again). Returns what stops it.
+   *
+   * @example
+   * ```ts
+   * const stop = auth.watch({ name: 'dashboard', hash }, (rights) => {
+   *   if (rights === undefined || !rights.readsAny) stream.end();
+   * });
+   * ```
+   */
+  watch(holder: Holder, listener: (rights: Rights | undefined) => void): () => void {
+    const watcher: Watcher = { holder, listener, rights: this.#rightsOf(holder) };
+    if (watcher.rights === undefined) {
+      listener(undefined);
+      return () => undefined;
+    }
+    this.#watchers.add(watcher);
+    return () => void this.#watchers.delete(watcher);
+  }
+
   /** The entry named `name` in the file in force. */
   entry(name: string): TokenEntry | undefined {
     return this.#byName.get(name);
@@ -204,6 +247,16 @@ export class Authenticator {
       const outcome = session.apply(config, this.#byName);
       result[outcome]++;
     }
+    for (const watcher of [...this.#watchers]) {
+      const rights = this.#rightsOf(watcher.holder);
+      if (rights === undefined) {
+        this.#watchers.delete(watcher);
+        result.revoked++;
+      } else if (rights.equals(watcher.rights!)) result.kept++;
+      else result.changed++;
+      watcher.rights = rights;
+      watcher.listener(rights);
+    }
     this.#counts.revoked += result.revoked;
     this.#logger?.info({ tokens: config.tokens.length, ...result }, 'auth file reloaded');
     return result;
@@ -220,6 +273,13 @@ export class Authenticator {
       auth_revoked: this.#counts.revoked,
       auth_reloads: this.#counts.reloads,
     };
+  }
+
+  /** The rights of `holder` in the file in force; undefined when its token is gone or has a new hash. */
+  #rightsOf({ name, hash }: Holder): Rights | undefined {
+    if (name === undefined) return this.#config.anonymous;
+    const entry = this.#byName.get(name);
+    return entry !== undefined && entry.hash.text === hash ? entry.rights : undefined;
   }
 
   #index(): void {

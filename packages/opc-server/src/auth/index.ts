@@ -10,6 +10,7 @@ export {
   type AuthCheck,
   type AuthenticatorOptions,
   type Denial,
+  type Holder,
   type ReloadResult,
 } from './authenticator.js';
 export {
