@@ -16,6 +16,7 @@ export {
   type Logger,
   type FsyncMode,
   type RecoveryMode,
+  type MetaReplay,
 } from './db/options.js';
 export {
   NodeFileSystem,

@@ -9,8 +9,18 @@ import { ByteReader, ByteWriter, FormatError } from './bytes.js';
 
 /** Write-ahead log record types (docs/STORAGE.md, "WAL records"). */
 export const RECORD_SERIES = 1;
+/** Readings with an f64 timestamp each and no aux value: read, no longer written. */
 export const RECORD_SAMPLES = 2;
 export const RECORD_META = 3;
+/** Readings with timestamps as deltas where they fit, and aux values: what `append` writes. */
+export const RECORD_SAMPLES2 = 4;
+
+/** SAMPLES2 tag bit: an f64 timestamp follows (else the tag holds the delta from the previous reading's). */
+export const TAG_TS_F64 = 1;
+/** SAMPLES2 tag bit: a varint aux value follows the value. */
+export const TAG_AUX = 2;
+/** A SAMPLES2 timestamp delta is written as a tag when it is an integer of at most this size (the tag stays below 2^31). */
+export const MAX_TS_DELTA = 2 ** 28 - 1;
 
 const MAGIC_CHUNK_FILE = 0x46435354; // "TSCF" read as a little-endian u32
 const MAGIC_CHUNK = 0x4b4e4843; // "CHNK"

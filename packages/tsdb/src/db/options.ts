@@ -69,6 +69,41 @@ export interface TsdbOptions {
   chunkFileBytes?: number;
   /** While degraded, how often `commit()` tries to write a fresh checkpoint and resume (default 5000). */
   retryMs?: number;
+  /**
+   * Rebuilds metadata from the aux values the log replays at open (docs/STORAGE.md, "Aux values"). Without it, aux
+   * values are written and ignored at recovery.
+   */
+  replayMeta?: MetaReplay;
+  /**
+   * Called before every checkpoint, the last moment to `setMeta` what the log's aux values since the last
+   * checkpoint would otherwise be needed for: the checkpoint replaces those records (docs/STORAGE.md, "Aux values").
+   * Must not throw.
+   */
+  beforeCheckpoint?: () => void;
+}
+
+/**
+ * How recovery folds the aux values of replayed readings into a series' metadata (docs/STORAGE.md, "Aux values").
+ * For each series the log holds readings of: `begin` with the metadata the replay has reached (again at each META
+ * record of it), `reading` for each of its readings replayed after that, oldest first (`aux` -1 for a reading
+ * appended without one), then `end` once the whole log is replayed, which returns the series' new metadata, or
+ * `undefined` to keep what it has. None of them may throw.
+ *
+ * @example
+ * ```ts
+ * // Metadata: one byte, how many readings carried an aux value (up to 255).
+ * const seen = new Map<number, number>();
+ * const replayMeta: MetaReplay = {
+ *   begin: (id, meta) => seen.set(id, meta?.[0] ?? 0),
+ *   reading: (id, _seq, aux) => { if (aux >= 0) seen.set(id, Math.min(255, seen.get(id)! + 1)); },
+ *   end: (id) => Uint8Array.of(seen.get(id)!),
+ * };
+ * ```
+ */
+export interface MetaReplay {
+  begin(id: number, meta: Uint8Array | undefined): void;
+  reading(id: number, seq: number, aux: number): void;
+  end(id: number, lastSeq: number): Uint8Array | undefined;
 }
 
 /**
@@ -79,7 +114,9 @@ export interface TsdbOptions {
  * const settings: TsdbSettings = { ...DEFAULTS, fsync: 'always' };
  * ```
  */
-export type TsdbSettings = Required<Omit<TsdbOptions, 'dir' | 'fs' | 'logger' | 'now'>>;
+export type TsdbSettings = Required<
+  Omit<TsdbOptions, 'dir' | 'fs' | 'logger' | 'now' | 'replayMeta' | 'beforeCheckpoint'>
+>;
 
 /**
  * The default of every option (frozen).
@@ -110,6 +147,8 @@ export interface ResolvedTsdbOptions extends TsdbSettings {
   fs: FileSystem | undefined;
   logger: Logger;
   now: () => number;
+  replayMeta: MetaReplay | undefined;
+  beforeCheckpoint: (() => void) | undefined;
 }
 
 /**
@@ -143,7 +182,15 @@ const CHOICES: Readonly<Record<string, readonly string[]>> = Object.freeze({
   recovery: ['repair', 'strict'],
 });
 
-const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'dir', 'fs', 'logger', 'now']);
+const KNOWN = new Set<string>([
+  ...Object.keys(DEFAULTS),
+  'dir',
+  'fs',
+  'logger',
+  'now',
+  'replayMeta',
+  'beforeCheckpoint',
+]);
 
 /**
  * Checks options and fills in defaults. Throws a TypeError (wrong type,
@@ -208,7 +255,24 @@ export function resolveTsdbOptions(options: TsdbOptions): ResolvedTsdbOptions {
   }
   const now = given.now;
   if (now !== undefined && typeof now !== 'function') throw new TypeError(`now must be a function (got ${typeof now})`);
+  const replay = given.replayMeta as Partial<Record<keyof MetaReplay, unknown>> | undefined;
+  if (
+    replay !== undefined &&
+    (typeof replay !== 'object' ||
+      replay === null ||
+      typeof replay.begin !== 'function' ||
+      typeof replay.reading !== 'function' ||
+      typeof replay.end !== 'function')
+  ) {
+    throw new TypeError('replayMeta must have begin, reading and end methods');
+  }
+  const before = given.beforeCheckpoint;
+  if (before !== undefined && typeof before !== 'function') {
+    throw new TypeError(`beforeCheckpoint must be a function (got ${typeof before})`);
+  }
   out.fs = fs;
+  out.replayMeta = replay;
+  out.beforeCheckpoint = before;
   out.logger = logger ?? silentLogger;
   out.now = now ?? Date.now;
   return out as unknown as ResolvedTsdbOptions;

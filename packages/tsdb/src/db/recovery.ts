@@ -25,7 +25,10 @@ import {
   CHUNK_HEADER_BYTES,
   RECORD_META,
   RECORD_SAMPLES,
+  RECORD_SAMPLES2,
   RECORD_SERIES,
+  TAG_AUX,
+  TAG_TS_F64,
   decodeCheckpoint,
   decodeChunkFileHeader,
   decodeIdRecord,
@@ -34,7 +37,7 @@ import {
   type Checkpoint,
 } from './format.js';
 import type { Series } from './head.js';
-import type { Logger } from './options.js';
+import type { Logger, MetaReplay } from './options.js';
 import type { DbState } from './state.js';
 
 /**
@@ -87,6 +90,9 @@ export function listCheckpoints(names: readonly string[]): Array<{ name: string;
   return out.sort((a, b) => b.segment - a.segment);
 }
 
+/** SAMPLES2 tags are below this: a zigzag delta of at most MAX_TS_DELTA times 4, plus the flag bits. */
+const MAX_TAG = 2 ** 31;
+
 export interface RecoverContext {
   fs: FileSystem;
   dir: string;
@@ -97,6 +103,7 @@ export interface RecoverContext {
   walSegmentBytes: number;
   state: DbState;
   started: number;
+  replayMeta: MetaReplay | undefined;
 }
 
 export interface RecoverResult {
@@ -254,14 +261,35 @@ export function recover(ctx: RecoverContext): RecoverResult {
   let expected = cp?.nextRecord;
   let stoppedAt: number | undefined;
   let skipped = 0;
-  const applySamples = (r: ByteReader): void => {
+  // replayMeta (docs/STORAGE.md, "Aux values"): the series whose fold has begun, since their last META record.
+  const fold = ctx.replayMeta;
+  const folding = new Set<number>();
+  const applySamples = (r: ByteReader, v2: boolean): void => {
     gen++;
     unknown.clear();
+    let prevTs = 0;
     while (r.remaining > 0) {
       const id = r.varint();
       const field = r.varint();
-      const ts = r.f64();
+      let ts: number;
+      let aux = -1;
+      let tag = 0;
+      if (v2) {
+        tag = r.varint();
+        if (tag >= MAX_TAG) throw new FormatError(`SAMPLES2 tag ${tag} is out of range for series ${id}`);
+        if (tag % 2 === TAG_TS_F64) {
+          if (tag > TAG_TS_F64 + TAG_AUX) throw new FormatError(`unknown SAMPLES2 tag ${tag} for series ${id}`);
+          ts = r.f64();
+        } else {
+          const zz = Math.floor(tag / 4);
+          ts = prevTs + (zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2);
+        }
+        prevTs = ts;
+      } else {
+        ts = r.f64();
+      }
       const value = r.f64();
+      if ((tag & TAG_AUX) !== 0) aux = r.varint();
       const s = state.series[id];
       if (s === undefined) {
         // Its SERIES record was lost with a damaged stretch of the log: nothing to attach it to.
@@ -277,6 +305,13 @@ export function recover(ctx: RecoverContext): RecoverResult {
       }
       state.apply(s, seq, ts, value);
       report.walReadings++;
+      if (fold !== undefined) {
+        if (!folding.has(id)) {
+          folding.add(id);
+          fold.begin(id, s.meta);
+        }
+        fold.reading(id, seq, aux);
+      }
     }
   };
   const onRecord = (type: number, payload: Uint8Array, segment: number): void => {
@@ -297,8 +332,8 @@ export function recover(ctx: RecoverContext): RecoverResult {
         return;
       }
       expected++;
-      if (type === RECORD_SAMPLES) {
-        applySamples(r);
+      if (type === RECORD_SAMPLES2 || type === RECORD_SAMPLES) {
+        applySamples(r, type === RECORD_SAMPLES2);
       } else if (type === RECORD_SERIES) {
         const { id, rest } = decodeIdRecord(r);
         const name = decodeName(rest);
@@ -313,6 +348,8 @@ export function recover(ctx: RecoverContext): RecoverResult {
         const { id, rest } = decodeIdRecord(r);
         const s = state.series[id];
         if (s !== undefined) s.meta = rest.slice();
+        // Metadata set after the readings folded so far: the fold starts again from it at the next reading.
+        folding.delete(id);
       } else {
         throw new FormatError(`unknown record type ${type}`);
       }
@@ -350,6 +387,14 @@ export function recover(ctx: RecoverContext): RecoverResult {
       'tsdb recovery: readings of series whose SERIES record was lost were dropped',
     );
 
+  if (fold !== undefined) {
+    for (const id of folding) {
+      const s = state.series[id];
+      if (s === undefined) continue;
+      const meta = fold.end(id, s.lastSeq);
+      if (meta !== undefined) s.meta = meta.slice();
+    }
+  }
   for (const s of state.all()) s.recomputeSorted();
   report.readings = state.readings();
   report.series = state.byName.size;

@@ -32,9 +32,12 @@ import { ByteWriter, FormatError } from './bytes.js';
 import { ChunkStore } from './chunk-file.js';
 import { TsdbError } from './errors.js';
 import {
+  MAX_TS_DELTA,
   RECORD_META,
-  RECORD_SAMPLES,
+  RECORD_SAMPLES2,
   RECORD_SERIES,
+  TAG_AUX,
+  TAG_TS_F64,
   encodeCheckpoint,
   encodeMetaRecord,
   encodeSeriesRecord,
@@ -148,10 +151,12 @@ export interface Tsdb {
   seriesInfo(id: number): SeriesInfo | undefined;
   /**
    * Adds a reading, buffered until {@link Tsdb.commit}. `seq` must be an
-   * integer above the series' `lastSeq`; `ts` and `value` finite numbers
+   * integer above the series' `lastSeq`; `ts` and `value` finite numbers;
+   * `aux`, when given, a safe integer >= 0 kept with the reading in the log
+   * only, for `replayMeta` (docs/STORAGE.md, "Aux values"); -1 means none
    * (RangeError otherwise; TsdbError ERR_CLOSED after close).
    */
-  append(id: number, seq: number, ts: number, value: number): void;
+  append(id: number, seq: number, ts: number, value: number, aux?: number): void;
   /** Replaces the series' opaque metadata (copied, logged). */
   setMeta(id: number, meta: Uint8Array): void;
   /** Writes the turn's records with one write (and fdatasyncs in 'always' mode). Never throws. */
@@ -236,6 +241,8 @@ class Engine implements Tsdb {
   readonly #scratch = new Scratch();
   readonly #checkpointThreshold: number;
   #gen = 0;
+  /** Timestamp of the batch's previous reading (0 at its start): SAMPLES2 timestamps are deltas from it. */
+  #batchTs = 0;
   #nextRecord: number;
   #walPending = false;
   #degraded = false;
@@ -291,6 +298,7 @@ class Engine implements Tsdb {
         walSegmentBytes: o.walSegmentBytes,
         state,
         started,
+        replayMeta: o.replayMeta,
       });
       const engine = new Engine(o, fs, state, result, lock);
       engine.#start(result.dirty, started);
@@ -389,7 +397,7 @@ class Engine implements Tsdb {
     return s === undefined ? undefined : info(s);
   }
 
-  append(id: number, seq: number, ts: number, value: number): void {
+  append(id: number, seq: number, ts: number, value: number, aux = -1): void {
     const s = this.#state.series[id];
     if (s === undefined || this.#closed) throw this.#appendError(id);
     const prev = s.lastSeq;
@@ -398,14 +406,19 @@ class Engine implements Tsdb {
     }
     if (!Number.isFinite(ts)) throw new RangeError(`ts must be a finite number (got ${ts}) for series ${id}`);
     if (!Number.isFinite(value)) throw new RangeError(`value must be a finite number (got ${value}) for series ${id}`);
+    if (!(aux >= -1) || !Number.isSafeInteger(aux)) {
+      throw new RangeError(`aux must be a safe integer >= 0, or -1 for none (got ${aux}) for series ${id}`);
+    }
     const state = this.#state;
     if (s.enc !== undefined && s.mustCut(seq, ts, state.chunkSamples)) state.closeHead(s);
     s.push(seq, ts, value);
     this.#appended++;
     if (this.#degraded) return;
-    // SAMPLES: varint id, varint seq (absolute the first time the series is in the batch, else the delta), f64 ts, f64 value.
+    // SAMPLES2 (docs/STORAGE.md, "WAL records"): varint id, varint seq (absolute the first time the series is in
+    // the batch, else the delta), varint tag (the ts delta from the batch's previous reading, or TAG_TS_F64 and an
+    // f64 ts), f64 value, and a varint aux with TAG_AUX.
     const w = this.#batch;
-    w.ensure(34);
+    w.ensure(43);
     const buf = w.buf;
     let p = w.pos;
     let v = id;
@@ -427,10 +440,41 @@ class Engine implements Tsdb {
       w.varint(v);
       p = w.pos;
     }
-    w.view.setFloat64(p, ts, true);
-    w.view.setFloat64(p + 8, value, true);
-    w.pos = p + 16;
-    if (w.pos >= BATCH_FLUSH_BYTES) this.#flushBatch();
+    const flags = aux < 0 ? 0 : TAG_AUX;
+    const d = ts - this.#batchTs;
+    if (
+      d <= MAX_TS_DELTA &&
+      d >= -MAX_TS_DELTA &&
+      Math.floor(d) === d &&
+      this.#batchTs + d === ts &&
+      (ts !== 0 || 1 / ts > 0)
+    ) {
+      // Zigzag, then two flag bits: below 2^31, so the unsigned shifts are exact.
+      v = (d >= 0 ? d * 8 : -d * 8 - 4) | flags;
+      while (v >= 0x80) {
+        buf[p++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      buf[p++] = v;
+    } else {
+      buf[p++] = flags | TAG_TS_F64;
+      w.view.setFloat64(p, ts, true);
+      p += 8;
+    }
+    this.#batchTs = ts;
+    w.view.setFloat64(p, value, true);
+    p += 8;
+    if (aux >= 0) {
+      if (aux < 0x80) {
+        buf[p++] = aux;
+      } else {
+        w.pos = p;
+        w.varint(aux);
+        p = w.pos;
+      }
+    }
+    w.pos = p;
+    if (p >= BATCH_FLUSH_BYTES) this.#flushBatch();
   }
 
   setMeta(id: number, meta: Uint8Array): void {
@@ -591,12 +635,13 @@ class Engine implements Tsdb {
       const end = w.pos;
       w.pos = start;
       w.varint(this.#nextRecord++);
-      this.#wal.append(RECORD_SAMPLES, w.buf.subarray(start, end));
+      this.#wal.append(RECORD_SAMPLES2, w.buf.subarray(start, end));
       this.#walPending = true;
       start = BATCH_HEAD;
       w.pos = start;
     }
     this.#gen++;
+    this.#batchTs = 0;
   }
 
   /** Enters (or stays in) degraded mode after a failed write or sync. */
@@ -605,6 +650,7 @@ class Engine implements Tsdb {
     else this.#writeFailures++;
     this.#batch.pos = BATCH_HEAD;
     this.#gen++;
+    this.#batchTs = 0;
     this.#walPending = false;
     this.#lastRetryMs = this.#now();
     if (this.#degraded) return;
@@ -644,6 +690,8 @@ class Engine implements Tsdb {
 
   /** Writes a checkpoint (docs/STORAGE.md, "Checkpoints"); throws the file-system error, `#phase` telling which kind. */
   #checkpointNow(): void {
+    // Metadata that depends on aux values in the log goes into the checkpoint that replaces the log.
+    this.#o.beforeCheckpoint?.();
     const fs = this.#fs;
     const dir = this.#o.dir;
     const store = this.#state.chunks;
