@@ -3,6 +3,7 @@
  * `createOpcServer`. Every behaviour worth testing lives in the library.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import process from 'node:process';
 import {
   createOpcServer,
@@ -13,7 +14,7 @@ import {
   type OpcServer,
 } from '@opc-lite/opc-server';
 import { startWebServer, WebError, type WebServer } from '@opc-lite/web';
-import { attachCluster } from '@opc-lite/cluster-nats';
+import { attachCluster, ClusterLinkError } from '@opc-lite/cluster-nats';
 import { MqttBridgeError, startMqttBridge, type MqttBridge } from '@opc-lite/mqtt';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
@@ -136,14 +137,27 @@ async function main(): Promise<void> {
   server.on('error', (err) => log.error({ err }, 'server error'));
   const cluster = command.cluster;
   if (cluster !== undefined) {
-    // Never throws for an unreachable NATS: it logs one line and retries (docs/CLUSTER.md, "Set-up").
-    attachCluster(server, {
-      servers: [...cluster.servers],
-      nodeName: cluster.nodeName,
-      stream: cluster.stream,
-      replicas: cluster.replicas,
-      logger: log,
-    });
+    // Never throws for an unreachable NATS: it logs one line and retries (docs/CLUSTER.md, "Set-up"). With a data
+    // directory, readings not yet in the stream wait in it (docs/CLUSTER.md, "While NATS is unreachable").
+    const storage = command.server.storage;
+    try {
+      attachCluster(server, {
+        servers: [...cluster.servers],
+        nodeName: cluster.nodeName,
+        stream: cluster.stream,
+        replicas: cluster.replicas,
+        logger: log,
+        ...(storage !== undefined && {
+          outboxDir: join(storage.dir, 'cluster-outbox'),
+          outboxFsync: storage.fsync ?? STORAGE_DEFAULTS.fsync,
+          outboxFsyncIntervalMs: storage.fsyncIntervalMs ?? STORAGE_DEFAULTS.fsyncIntervalMs,
+        }),
+      });
+    } catch (err) {
+      if (!(err instanceof ClusterLinkError && err.code === 'ERR_OUTBOX')) throw err;
+      await server.close(); // releases the data directory
+      fail(err.message, 1);
+    }
     log.info(
       { nats: cluster.servers, node: cluster.nodeName, stream: cluster.stream },
       `cluster node ${cluster.nodeName}: readings go through stream ${cluster.stream} on ${cluster.servers.join(', ')}`,
