@@ -1,5 +1,7 @@
 import type net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Authenticator, hashToken, parseAuthFile } from '@opc-lite/opc-server';
+import { ProtocolError } from '@opc-lite/protocol';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connect } from './client.js';
 import { ConnectionError, TimeoutError, UnexpectedReplyError } from './errors.js';
 import { pollOnce } from './poll-once.js';
@@ -70,5 +72,53 @@ describe('OpcClient.poll against the original server', () => {
     const client = await connect({ port: bare.port });
     defer(() => client.close());
     expect(await client.poll()).toBe(0.75);
+  });
+});
+
+describe('pollOnce with a token (docs/SECURITY.md, "Tokens on TCP")', () => {
+  async function authServer() {
+    const hash = await hashToken('poll-token', { ln: 4, r: 8, p: 1 });
+    const auth = new Authenticator(parseAuthFile(`token poller ${hash} read=default\n`), { failureDelayMs: 0 });
+    const t = await startServer({ auth });
+    await t.send('0.75');
+    await vi.waitFor(() => expect(t.server.store.get('default')?.lastValue).toBe(0.75));
+    return t;
+  }
+
+  it('sends AUTH first and reads the value with the token rights', async () => {
+    const t = await authServer();
+    expect(await pollOnce({ port: t.port, token: 'poll-token' })).toBe(0.75);
+  });
+
+  it('without the token, rejects with the server auth-required', async () => {
+    const t = await authServer();
+    await expect(pollOnce({ port: t.port })).rejects.toMatchObject({ code: 'auth-required' });
+  });
+
+  it('rejects with auth-failed, naming the server, when the token is refused', async () => {
+    const t = await authServer();
+    const error: unknown = await pollOnce({ port: t.port, token: 'wrong-token' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(error).toMatchObject({
+      code: 'auth-failed',
+      message: `auth-failed: 127.0.0.1:${t.port} refused the token: unknown token`,
+    });
+  });
+
+  it('reads the answer to AUTH and the value from one chunk, or from pieces', async () => {
+    for (const pieces of [['OK AUTH poller\n0.5\n'], ['OK AU', 'TH poller', '\n', '0.', '5']]) {
+      const bare = await startBareServer((socket) => {
+        socket.once('data', () => {
+          for (const piece of pieces.slice(0, -1)) socket.write(piece);
+          socket.end(pieces.at(-1)!);
+        });
+      });
+      expect(await pollOnce({ port: bare.port, token: 't0k' })).toBe(0.5);
+      expect(bare.received()).toBe('AUTH t0k\nn');
+    }
+  });
+
+  it('refuses a token the server could not read', () => {
+    expect(() => pollOnce({ token: 'two words' })).toThrow(RangeError);
   });
 });

@@ -3,9 +3,12 @@
  * connect, send the byte `n`, read one line, close. Works against the original
  * Python server, which knows nothing but `n`, answers with a bare number and
  * may hang up without a line end.
+ *
+ * With a token (docs/SECURITY.md, "Tokens on TCP") it sends `AUTH <token>` and `n` at once; the server answers
+ * them in order, so the first line is the answer to `AUTH` and the next one the value.
  */
 import net from 'node:net';
-import { decodeReplyLine } from '@opc-lite/protocol';
+import { decodeReplyLine, isValidToken, MAX_TOKEN_BYTES, ProtocolError } from '@opc-lite/protocol';
 import { abortReason, ConnectionError, TimeoutError, UnexpectedReplyError } from './errors.js';
 import { checkNumber, DEFAULTS } from './options.js';
 import { errorFromReply } from './request.js';
@@ -27,6 +30,11 @@ export interface PollOnceOptions {
   signal?: AbortSignal;
   /** Limit for the whole exchange, connect included, in ms. Default 5000. */
   timeoutMs?: number;
+  /**
+   * Sent as `AUTH <token>` before `n`, for a server with an auth file that does not let anonymous clients read
+   * `default`. A token it refuses rejects with a `ProtocolError` of code `auth-failed`.
+   */
+  token?: string;
 }
 
 /** A reply line longer than this is not a number. */
@@ -59,7 +67,13 @@ export function pollOnce(options: PollOnceOptions = {}): Promise<number> {
     (v) => Number.isFinite(v) && v > 0,
     'a finite number > 0',
   );
-  const { signal } = options;
+  const { signal, token } = options;
+  if (token !== undefined) {
+    if (typeof token !== 'string') throw new TypeError(`token must be a string, got ${typeof token}`);
+    if (!isValidToken(token)) {
+      throw new RangeError(`token must be 1 to ${MAX_TOKEN_BYTES} printable ASCII characters without blanks`);
+    }
+  }
   if (signal?.aborted) return Promise.reject(abortReason(signal));
 
   return new Promise<number>((resolve, reject) => {
@@ -67,6 +81,8 @@ export function pollOnce(options: PollOnceOptions = {}): Promise<number> {
     const chunks: Buffer[] = [];
     let length = 0;
     let settled = false;
+    /** Whether the answer to `AUTH` is still to come. */
+    let authPending = token !== undefined;
 
     const finish = (error: Error | undefined, value?: number): void => {
       if (settled) return;
@@ -91,10 +107,33 @@ export function pollOnce(options: PollOnceOptions = {}): Promise<number> {
       else finish(new UnexpectedReplyError(`not a number in answer to n: ${JSON.stringify(text)}`, text));
     };
 
+    /** The answer to `AUTH`: go on to the value, or fail with the server's reason. */
+    const authAnswer = (text: string): void => {
+      const reply = decodeReplyLine(text.endsWith('\r') ? text.slice(0, -1) : text);
+      if (reply.kind === 'ok' && reply.verb === 'AUTH') return;
+      if (reply.kind === 'err') {
+        const error = errorFromReply(reply);
+        const message = `${host}:${port} refused the token: ${reply.detail}`;
+        finish(error instanceof ProtocolError ? new ProtocolError(error.code, message, { cause: error }) : error);
+      } else finish(new UnexpectedReplyError(`not an answer to AUTH: ${JSON.stringify(text)}`, text));
+    };
+
     socket.setNoDelay(true);
-    socket.on('connect', () => socket.write('n'));
-    socket.on('data', (chunk: Buffer) => {
-      const lf = chunk.indexOf(0x0a);
+    socket.on('connect', () => socket.write(token === undefined ? 'n' : `AUTH ${token}\nn`));
+    socket.on('data', (data: Buffer) => {
+      let chunk = data;
+      let lf = chunk.indexOf(0x0a);
+      while (authPending && lf !== -1) {
+        chunks.push(chunk.subarray(0, lf));
+        const line = Buffer.concat(chunks).toString('latin1');
+        chunks.length = 0;
+        length = 0;
+        authPending = false;
+        authAnswer(line);
+        if (settled) return;
+        chunk = chunk.subarray(lf + 1);
+        lf = chunk.indexOf(0x0a);
+      }
       chunks.push(lf === -1 ? chunk : chunk.subarray(0, lf));
       length += lf === -1 ? chunk.length : lf;
       if (lf !== -1) answer(Buffer.concat(chunks).toString('latin1'));
@@ -105,7 +144,8 @@ export function pollOnce(options: PollOnceOptions = {}): Promise<number> {
     });
     socket.on('end', () => {
       // The original server may hang up right after the number, without LF.
-      if (length > 0) answer(Buffer.concat(chunks).toString('latin1'));
+      if (length > 0 && authPending) authAnswer(Buffer.concat(chunks).toString('latin1'));
+      else if (length > 0) answer(Buffer.concat(chunks).toString('latin1'));
       else finish(new ConnectionError(`${host}:${port} closed the connection without answering n`));
     });
     socket.on('error', (error) =>
