@@ -332,8 +332,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
         this.emit('sensor', sensor.name);
       },
       ...(storage && {
-        onReading: (sensor: Sensor) => storage.onReading(sensor),
-        onLossState: (sensor: Sensor) => storage.onLossState(sensor),
+        onReading: (sensor: Sensor, senderSeq: number) => storage.onReading(sensor, senderSeq),
+        onLossState: (sensor: Sensor, replayable: boolean) => storage.onLossState(sensor, replayable),
       }),
     });
     if (storage !== undefined) {

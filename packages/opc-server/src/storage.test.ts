@@ -204,39 +204,49 @@ describe('storage: loss counters', () => {
 
   it('are back exactly after a restart, clean or crashed, and go on counting as if there had been none', async () => {
     await fc.assert(
-      fc.asyncProperty(senderSeqs, senderSeqs, fc.boolean(), async (before, after, crash) => {
-        const plain = new LossTracker({ lost: 0, duplicate: 0, late: 0, restarts: 0 });
-        const fsys = new FaultyFileSystem();
-        const first = server(fsys);
-        const seqs = seqsOf([...before, ...after]);
-        const cut = before.length;
-        for (const s of seqs.slice(0, cut)) {
-          plain.observe(s);
-          put(first, 'x', 1, Number.NaN, s);
-        }
-        let image = fsys;
-        if (crash) {
-          await turn();
-          image = processCrashImage(fsys);
-        }
-        await first.close();
-        const second = server(image);
-        for (const s of seqs.slice(cut)) {
-          plain.observe(s);
-          put(second, 'x', 1, Number.NaN, s);
-        }
-        const counts = (l: { lost: number; duplicate: number; late: number; restarts: number }): number[] => [
-          l.lost,
-          l.duplicate,
-          l.late,
-          l.restarts,
-        ];
-        const x = second.store.get('x');
-        expect(counts(x?.loss ?? plain)).toEqual(counts(plain));
-        expect(counts(second.store.loss)).toEqual(counts(plain));
-        await Promise.all(servers.splice(0).map((s) => s.close()));
-      }),
-      { numRuns: 60 },
+      // Checkpoints (past 1 KiB of log, at turn ends every `every` readings) drop the log's sender-seqs.
+      fc.asyncProperty(
+        senderSeqs,
+        senderSeqs,
+        fc.boolean(),
+        fc.constantFrom(undefined, 1024),
+        fc.integer({ min: 1, max: 40 }),
+        async (before, after, crash, checkpointWalBytes, every) => {
+          const plain = new LossTracker({ lost: 0, duplicate: 0, late: 0, restarts: 0 });
+          const fsys = new FaultyFileSystem();
+          const first = server(fsys, {}, checkpointWalBytes === undefined ? {} : { checkpointWalBytes });
+          const seqs = seqsOf([...before, ...after]);
+          const cut = before.length;
+          let n = 0;
+          for (const s of seqs.slice(0, cut)) {
+            plain.observe(s);
+            put(first, 'x', 1, Number.NaN, s);
+            if (++n % every === 0) await turn();
+          }
+          let image = fsys;
+          if (crash) {
+            await turn();
+            image = processCrashImage(fsys);
+          }
+          await first.close();
+          const second = server(image);
+          for (const s of seqs.slice(cut)) {
+            plain.observe(s);
+            put(second, 'x', 1, Number.NaN, s);
+          }
+          const counts = (l: { lost: number; duplicate: number; late: number; restarts: number }): number[] => [
+            l.lost,
+            l.duplicate,
+            l.late,
+            l.restarts,
+          ];
+          const x = second.store.get('x');
+          expect(counts(x?.loss ?? plain)).toEqual(counts(plain));
+          expect(counts(second.store.loss)).toEqual(counts(plain));
+          await Promise.all(servers.splice(0).map((s) => s.close()));
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });
@@ -388,7 +398,7 @@ describe('storage: reads agree with the rings', () => {
           const store = new SensorStore({
             historyCapacity: 1000,
             onSensor: (s) => storage.onSensor(s),
-            onReading: (s) => storage.onReading(s),
+            onReading: (s, senderSeq) => storage.onReading(s, senderSeq),
           });
           let ts = 1000;
           for (const r of rs) store.ingest('x', r.value, (ts += r.dt), -1);
@@ -513,7 +523,7 @@ describe('storage: lazy rings', () => {
       const store = new SensorStore({
         historyCapacity: 4,
         onSensor: (s) => storage.onSensor(s),
-        onReading: (s) => storage.onReading(s),
+        onReading: (s, senderSeq) => storage.onReading(s, senderSeq),
       });
       storage.restore(store);
       return { storage, store };

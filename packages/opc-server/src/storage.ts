@@ -13,17 +13,31 @@
  * under a flat-out load of one reading per datagram that is one write per
  * few thousand readings instead of one per turn of a few dozen.
  *
- * A sensor's loss state is saved as the series' metadata whenever it changes
- * in a way counting cannot replay (`SensorStoreOptions.onLossState`), in the
- * same write as the readings.
+ * A sensor's loss state is the series' metadata. Each reading is appended
+ * with its sender-seq as the tsdb's aux value, so after a crash recovery
+ * replays the loss tracker over the sender-seqs the log holds
+ * (`LossReplay`). The state itself is saved only where that cannot work: in
+ * the write of a turn that dropped a duplicate (not stored, so not in the
+ * log), and before each checkpoint, for every sensor whose state changed
+ * other than by in-order sender-seqs since it was last saved (the checkpoint
+ * replaces the log records and their sender-seqs).
  *
  * At start, {@link Storage.restore} recreates every sensor from the store:
  * its latest reading and seq (new readings continue above it), its ring
  * history (the newest `historyCapacity` readings) and its loss counters.
  */
-import { DEFAULTS, openTsdb, TsdbError, type Tsdb, type TsdbOptions, type TsdbStats } from '@opc-lite/tsdb';
+import {
+  DEFAULTS,
+  openTsdb,
+  TsdbError,
+  type MetaReplay,
+  type Tsdb,
+  type TsdbOptions,
+  type TsdbStats,
+} from '@opc-lite/tsdb';
 import type { BucketVisitor, HistoryReader, RangeResult, ReadingVisitor } from './history.js';
 import { RingHistory } from './history.js';
+import { LossTracker, type LossCounts } from './loss.js';
 import { OpcServerError, type Logger } from './options.js';
 import type { Sensor, SensorStore } from './store.js';
 
@@ -38,7 +52,7 @@ import type { Sensor, SensorStore } from './store.js';
  * const server = createOpcServer({ storage: { dir: './opc-data', fsync: 'always' } });
  * ```
  */
-export interface StorageOptions extends Omit<TsdbOptions, 'logger' | 'now'> {
+export interface StorageOptions extends Omit<TsdbOptions, 'logger' | 'now' | 'replayMeta' | 'beforeCheckpoint'> {
   /**
    * How long readings no client has been shown may wait in memory before they
    * are written to the log, in ms (default 5; 0 = at the end of every turn).
@@ -138,9 +152,11 @@ export class Storage implements HistoryReader {
   readonly #logger: Logger;
   /** tsdb series id by sensor id. */
   readonly #seriesOf: number[] = [];
-  /** Sensors whose loss state changed this turn (each once). */
+  /** Sensors that dropped a duplicate this turn (each once): their loss state is saved with the turn's write. */
   readonly #lossDirty: Sensor[] = [];
   readonly #lossMarked = new Set<number>();
+  /** Sensors whose loss state the log's sender-seqs replay: saved before the next checkpoint drops those. */
+  readonly #replayDirty = new Set<Sensor>();
   readonly #ring = new RingHistory();
   readonly #writeDelayMs: number;
   #dirty = false;
@@ -174,6 +190,8 @@ export class Storage implements HistoryReader {
       );
     }
     let db: Tsdb;
+    // Set once the store is open: a checkpoint during the open itself finds none.
+    const opened: { storage?: Storage } = {};
     try {
       // The store's own start line is detail for the server's log: the server reports recovery in its words.
       const quiet: Logger = {
@@ -182,12 +200,20 @@ export class Storage implements HistoryReader {
         warn: (obj, msg) => logger.warn(obj, msg),
         error: (obj, msg) => logger.error(obj, msg),
       };
-      db = openTsdb({ ...tsdbOptions, logger: quiet, now });
+      db = openTsdb({
+        ...tsdbOptions,
+        logger: quiet,
+        now,
+        replayMeta: new LossReplay(),
+        // The checkpoint written at open needs nothing: recovery's LossReplay has just saved every state.
+        beforeCheckpoint: () => opened.storage?.saveLossStates(),
+      });
     } catch (err) {
       if (err instanceof TsdbError) throw new OpcServerError(err.code, err.message, { cause: err });
       throw err;
     }
-    return new Storage(db, logger, writeDelayMs);
+    opened.storage = new Storage(db, logger, writeDelayMs);
+    return opened.storage;
   }
 
   /**
@@ -246,8 +272,8 @@ export class Storage implements HistoryReader {
     this.#seriesOf[sensor.id] = this.db.createSeries(sensor.name);
   }
 
-  /** A reading was stored in `sensor` (its latest). */
-  onReading(sensor: Sensor): void {
+  /** A reading was stored in `sensor` (its latest), with sender-seq `senderSeq` (-1 for none). */
+  onReading(sensor: Sensor, senderSeq: number): void {
     if (this.#closed) return;
     const id = this.#seriesOf[sensor.id];
     if (id === undefined) return;
@@ -261,7 +287,7 @@ export class Storage implements HistoryReader {
       }
       return;
     }
-    this.db.append(id, sensor.seq, ts, value);
+    this.db.append(id, sensor.seq, ts, value, senderSeq);
     if (++this.#unwritten >= MAX_UNWRITTEN && !this.#turnScheduled) {
       this.#turnScheduled = true;
       setImmediate(this.#onTurn);
@@ -269,8 +295,15 @@ export class Storage implements HistoryReader {
     this.#touch();
   }
 
-  /** The sensor's loss state changed: saved with this turn's write. */
-  onLossState(sensor: Sensor): void {
+  /**
+   * The sensor's loss state changed other than by an in-order sender-seq: saved before the next checkpoint when the
+   * log's sender-seqs replay the change (`replayable`), else with this turn's write.
+   */
+  onLossState(sensor: Sensor, replayable: boolean): void {
+    if (replayable) {
+      this.#replayDirty.add(sensor);
+      return;
+    }
     if (this.#closed || this.#lossMarked.has(sensor.id)) return;
     this.#lossMarked.add(sensor.id);
     this.#lossDirty.push(sensor);
@@ -312,6 +345,15 @@ export class Storage implements HistoryReader {
     dirty.length = 0;
     this.#lossMarked.clear();
     this.db.commit();
+  }
+
+  /** Saves the loss state of every sensor the log's sender-seqs would otherwise be needed for (before a checkpoint). */
+  saveLossStates(): void {
+    for (const sensor of this.#replayDirty) {
+      const id = this.#seriesOf[sensor.id];
+      if (id !== undefined) this.db.setMeta(id, sensor.tracker.save(sensor.seq));
+    }
+    this.#replayDirty.clear();
   }
 
   /** Commits, checkpoints and closes the store (releasing its LOCK). Idempotent. */
@@ -393,5 +435,45 @@ export class Storage implements HistoryReader {
       return this.#ring.after(sensor, seq, limit, fn);
     }
     return this.db.after(id, seq, limit, fn);
+  }
+}
+
+/**
+ * Recovery's fold of the sender-seqs in the log into each sensor's saved loss
+ * state (`@opc-lite/tsdb`'s `replayMeta`; docs/STORAGE.md, "Aux values"): the
+ * saved state, caught up over the readings stored in order after it that the
+ * log no longer holds (`LossTracker.load`), then each replayed reading's
+ * sender-seq observed as it was live. Duplicates are not in the log; a state
+ * saved after each turn that dropped one holds them.
+ */
+export class LossReplay implements MetaReplay {
+  /** Per series being folded: the tracker, once its first replayed reading came, else the state it starts from. */
+  readonly #folds = new Map<number, LossTracker | { meta: Uint8Array | undefined }>();
+  /** The totals every tracker adds to: the server's come from the trackers themselves at restore. */
+  readonly #totals: LossCounts = { lost: 0, duplicate: 0, late: 0, restarts: 0 };
+
+  begin(id: number, meta: Uint8Array | undefined): void {
+    this.#folds.set(id, { meta });
+  }
+
+  reading(id: number, seq: number, senderSeq: number): void {
+    let fold = this.#folds.get(id);
+    if (fold === undefined) return;
+    if (!(fold instanceof LossTracker)) {
+      const tracker = new LossTracker(this.#totals);
+      // Stored bytes it does not know: counted afresh from here, as a restore does.
+      if (fold.meta !== undefined) tracker.load(fold.meta, seq - 1);
+      this.#folds.set(id, tracker);
+      fold = tracker;
+    }
+    fold.observe(senderSeq);
+  }
+
+  end(id: number, lastSeq: number): Uint8Array | undefined {
+    const fold = this.#folds.get(id);
+    this.#folds.delete(id);
+    // No reading folded, or a sensor that never sent a sender-seq: its metadata stays as it is.
+    if (!(fold instanceof LossTracker) || fold.lastSenderSeq < 0) return undefined;
+    return fold.save(lastSeq);
   }
 }

@@ -228,15 +228,17 @@ export interface SensorStoreOptions {
   now?: () => number;
   /** Called once when a sensor is created, before its first reading is stored (not for {@link SensorStore.restore}). */
   onSensor?: (sensor: Sensor) => void;
-  /** Called after each reading is stored (a durable store writes it there). */
-  onReading?: (sensor: Sensor) => void;
+  /** Called after each reading is stored, with its sender-seq (-1 for none): a durable store writes both there. */
+  onReading?: (sensor: Sensor, senderSeq: number) => void;
   /**
    * Called when a reading's sender-seq was not the next one after the last
    * (a gap, a duplicate, a late one, a restart, the first one, or none after
    * some): the loss state changed in a way that counting alone cannot
-   * replay. A durable store saves `sensor.tracker` there.
+   * replay. `replayable` tells whether the reading was stored (then its
+   * sender-seq, kept with it, replays the change) or not (a duplicate: only
+   * a saved `sensor.tracker` keeps it).
    */
-  onLossState?: (sensor: Sensor) => void;
+  onLossState?: (sensor: Sensor, replayable: boolean) => void;
 }
 
 /**
@@ -275,8 +277,8 @@ export class SensorStore {
   readonly #byId: Sensor[] = [];
   readonly #now: () => number;
   readonly #onSensor: ((sensor: Sensor) => void) | undefined;
-  readonly #onReading: ((sensor: Sensor) => void) | undefined;
-  readonly #onLossState: ((sensor: Sensor) => void) | undefined;
+  readonly #onReading: ((sensor: Sensor, senderSeq: number) => void) | undefined;
+  readonly #onLossState: ((sensor: Sensor, replayable: boolean) => void) | undefined;
 
   constructor(options: SensorStoreOptions = {}) {
     this.historyCapacity = options.historyCapacity ?? 1000;
@@ -321,14 +323,14 @@ export class SensorStore {
     const before = tracker.lastSenderSeq;
     const stored = tracker.observe(senderSeq);
     if (this.#onLossState !== undefined && (senderSeq < 0 ? before >= 0 : before < 0 || senderSeq !== before + 1)) {
-      this.#onLossState(sensor);
+      this.#onLossState(sensor, stored);
     }
     if (!stored) {
       this.lastDropReason = 'duplicate';
       return undefined;
     }
     sensor.append(value, timestampMs === timestampMs ? timestampMs : this.#now());
-    this.#onReading?.(sensor);
+    this.#onReading?.(sensor, senderSeq);
     return sensor;
   }
 
