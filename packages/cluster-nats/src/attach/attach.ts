@@ -6,7 +6,8 @@
 // server ingests goes to the stream and comes back, on every node, in stream
 // order. Then it starts the link after the stream seq the server last kept.
 // The server is not imported: it is described by the few members used, so
-// this package depends on the NATS client only.
+// this package depends on the NATS client (and `@opc-lite/tsdb`'s log, for
+// the disk outbox) only.
 
 import { ClusterLinkError } from '../link/errors.js';
 import { createClusterLink, type ClusterLink } from '../link/link.js';

@@ -335,7 +335,7 @@ describe('DiskOutbox', () => {
   });
 });
 
-/** The frame at `at` with its type changed and its CRC made right again (docs/STORAGE.md's frame layout). */
+/** The frame at `at` with its type changed and its CRC made right again (docs/STORAGE.md, "Write-ahead log"). */
 function retype(bytes: Uint8Array, at: number, type: number): Uint8Array {
   const out = bytes.slice();
   const view = new DataView(out.buffer);
