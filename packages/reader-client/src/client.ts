@@ -802,6 +802,12 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
     this.#rejectPending(lost, (request) => request.written);
     this.emit('disconnect', { error });
     if (closing) return;
+    // `ERR auth-failed` before the close: the token was withdrawn (docs/SECURITY.md, "Reloading the file"), and
+    // reconnecting with it would only be refused, and count against this address. Final, reconnect or not.
+    if (error instanceof ProtocolError && error.code === 'auth-failed') {
+      this.#fail(error);
+      return;
+    }
     if (!this.#options.reconnect) {
       this.#fail(lost);
       return;

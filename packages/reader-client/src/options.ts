@@ -53,7 +53,8 @@ export interface ConnectOptions {
   subscriptionQueueCapacity?: number;
   /**
    * Sent as `AUTH <token>` first on every connection, reconnections included (docs/SECURITY.md, "Tokens on TCP").
-   * A token the server refuses closes the client with a `ProtocolError` of code `auth-failed`.
+   * A token the server refuses, or withdraws at a reload of its auth file, closes the client with a `ProtocolError`
+   * of code `auth-failed`, without a reconnect.
    */
   token?: string;
 }
