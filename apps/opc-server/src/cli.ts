@@ -151,6 +151,7 @@ async function main(): Promise<void> {
           outboxDir: join(storage.dir, 'cluster-outbox'),
           outboxFsync: storage.fsync ?? STORAGE_DEFAULTS.fsync,
           outboxFsyncIntervalMs: storage.fsyncIntervalMs ?? STORAGE_DEFAULTS.fsyncIntervalMs,
+          ...(cluster.backlogBytes !== undefined && { maxOutboxBytes: cluster.backlogBytes }),
         }),
       });
     } catch (err) {

@@ -54,6 +54,16 @@ describe('parseCli: cluster flags (docs/CLUSTER.md, "Set-up")', () => {
     expect(usage(['--nats', 'a:4222', '--node-name', 'a.b'])).toMatch(/^--node-name must be 1 to 64 of/);
     expect(usage(['--nats', 'a:4222', '--nats-stream', 'x.y'])).toMatch(/^--nats-stream must be/);
     expect(usage(['--nats', 'a:4222', '--nats-replicas', '6'])).toMatch(/^--nats-replicas/);
+    expect(usage(['--nats-backlog-bytes', '1GiB'])).toMatch(/^--nats-backlog-bytes is a cluster setting/);
+    expect(usage(['--nats', 'a:4222', '--nats-backlog-bytes', '1000'])).toMatch(
+      /^--nats-backlog-bytes must be between 1048576 and/,
+    );
+  });
+
+  it('takes a bound for the backlog on disk, with a unit, from the flag or the environment', () => {
+    expect(run(['--nats', 'a:4222', '--nats-backlog-bytes', '256MiB']).cluster?.backlogBytes).toBe(256 * 1024 * 1024);
+    expect(run(['--nats', 'a:4222'], { OPC_NATS_BACKLOG_BYTES: '2GiB' }).cluster?.backlogBytes).toBe(2 * 1024 ** 3);
+    expect(run(['--nats', 'a:4222']).cluster).not.toHaveProperty('backlogBytes');
   });
 
   it('makes a node name of any host name', () => {
@@ -64,7 +74,13 @@ describe('parseCli: cluster flags (docs/CLUSTER.md, "Set-up")', () => {
 
   it('lists the cluster flags in the help', () => {
     const help = helpText('1.0.0', {});
-    for (const flag of ['--nats <urls>', '--node-name <name>', '--nats-stream <name>', '--nats-replicas <n>']) {
+    for (const flag of [
+      '--nats <urls>',
+      '--node-name <name>',
+      '--nats-stream <name>',
+      '--nats-replicas <n>',
+      '--nats-backlog-bytes <n>',
+    ]) {
       expect(help).toContain(flag);
     }
   });

@@ -281,6 +281,7 @@ export function parseCli(
     'node-name': { type: 'string' },
     'nats-stream': { type: 'string' },
     'nats-replicas': { type: 'string' },
+    'nats-backlog-bytes': { type: 'string' },
     'auth-file': { type: 'string' },
     'udp-allow': { type: 'string', multiple: true },
     generate: { type: 'boolean' },
@@ -498,6 +499,8 @@ export interface ClusterCommand {
   readonly stream: string;
   /** Stream replicas asked for; the link clamps it to the cluster's size, with a warning. */
   readonly replicas: number;
+  /** With a data directory: the bytes the backlog may take in `<data-dir>/cluster-outbox/` (the link's default if unset). */
+  readonly backlogBytes?: number;
 }
 
 /**
@@ -515,8 +518,9 @@ function parseCluster(pick: Pick, hostname: string): ClusterCommand | undefined 
   const nodeName = pick('node-name', 'OPC_NODE_NAME');
   const stream = pick('nats-stream', 'OPC_NATS_STREAM');
   const replicas = pick('nats-replicas', 'OPC_NATS_REPLICAS');
+  const backlog = pick('nats-backlog-bytes', 'OPC_NATS_BACKLOG_BYTES');
   if (nats === undefined) {
-    const idle = [nodeName, stream, replicas].find((s) => s !== undefined);
+    const idle = [nodeName, stream, replicas, backlog].find((s) => s !== undefined);
     if (idle !== undefined) throw new UsageError(`${idle.what} is a cluster setting; it does nothing without --nats`);
     return undefined;
   }
@@ -545,7 +549,15 @@ function parseCluster(pick: Pick, hostname: string): ClusterCommand | undefined 
     throw new UsageError(`${stream?.what ?? '--nats-stream'} must be 1 to 64 of A-Z a-z 0-9 _ - (got '${streamName}')`);
   }
   const count = replicas === undefined ? CLUSTER_DEFAULTS.replicas : parseInteger(replicas.text, replicas.what, 1, 5);
-  return { servers, nodeName: name, stream: streamName, replicas: count };
+  return {
+    servers,
+    nodeName: name,
+    stream: streamName,
+    replicas: count,
+    ...(backlog !== undefined && {
+      backlogBytes: parseIntegerBytes(backlog.text, backlog.what, 1024 * 1024, Number.MAX_SAFE_INTEGER),
+    }),
+  };
 }
 
 /** The storage flags: a data directory (by default), or `--memory`. */
@@ -667,6 +679,10 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
     [
       '--nats-replicas <n>',
       `copies of the stream, at most the NATS servers there are (default ${CLUSTER_DEFAULTS.replicas}; env OPC_NATS_REPLICAS)`,
+    ],
+    [
+      '--nats-backlog-bytes <n>',
+      `readings not yet in the stream kept in <data-dir>/cluster-outbox, at most (default ${CLUSTER_DEFAULTS.maxOutboxBytes / 1024 / 1024}MiB; env OPC_NATS_BACKLOG_BYTES)`,
     ],
   ];
   for (const f of NUMERIC_FLAGS) {
