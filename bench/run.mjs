@@ -39,6 +39,7 @@ import s14 from './scenarios/14-http-range.mjs';
 import s15 from './scenarios/15-mqtt-in.mjs';
 import s16 from './scenarios/16-influx-parser.mjs';
 import s17 from './scenarios/17-cluster.mjs';
+import s18 from './scenarios/18-brute-force.mjs';
 
 /**
  * @typedef {object} Scenario
@@ -59,7 +60,7 @@ import s17 from './scenarios/17-cluster.mjs';
  * @property {(kase: object, runs: Record<string, object[]>) => string | undefined} [crossCheck]
  */
 
-const SCENARIOS = [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17];
+const SCENARIOS = [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18];
 
 const { values: opts } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
