@@ -101,3 +101,15 @@ export {
   type TokenHash,
 } from './auth/index.js';
 export { UdpAllowList, type UdpRefusal } from './auth/udp-allow.js';
+export {
+  TLS_HANDSHAKE_TIMEOUT_MS,
+  TLS_MIN_VERSION,
+  TlsConfigError,
+  TlsCredentials,
+  TlsPort,
+  type TlsCertificateInfo,
+  type TlsConfigErrorCode,
+  type TlsFiles,
+  type TlsMaterial,
+  type TlsPortOptions,
+} from './tls/index.js';

@@ -5,6 +5,7 @@
  */
 import { Authenticator } from './auth/authenticator.js';
 import { UdpAllowList } from './auth/udp-allow.js';
+import { TlsCredentials } from './tls/credentials.js';
 import type { StorageOptions } from './storage.js';
 
 /**
@@ -101,6 +102,11 @@ export interface OpcServerOptions {
    * and counted in `STATS` as `udp_refused_not_allowed` (docs/SECURITY.md, "UDP ingest"). Default: from anyone.
    */
   udpAllow?: readonly string[];
+  /**
+   * Speak TLS on the TCP port, with this certificate and key; with a CA in them, clients must present a certificate
+   * it signed (docs/SECURITY.md, "TLS"). A plaintext client gets `ERR tls-required` and is closed. UDP stays plain.
+   */
+  tls?: TlsCredentials;
 }
 
 /**
@@ -112,7 +118,7 @@ export interface OpcServerOptions {
  * ```
  */
 export type OpcServerLimits = Required<
-  Omit<OpcServerOptions, 'logger' | 'signal' | 'now' | 'storage' | 'auth' | 'udpAllow'>
+  Omit<OpcServerOptions, 'logger' | 'signal' | 'now' | 'storage' | 'auth' | 'udpAllow' | 'tls'>
 >;
 
 /**
@@ -168,6 +174,7 @@ export interface ResolvedOptions extends OpcServerLimits {
   storage: StorageOptions | undefined;
   auth: Authenticator | undefined;
   udpAllow: UdpAllowList | undefined;
+  tls: TlsCredentials | undefined;
 }
 
 /**
@@ -219,7 +226,16 @@ export const INTEGER_RULES: Readonly<Record<Exclude<keyof OpcServerLimits, 'host
   maxRangeReply: { min: 1, max: 2 ** 31 - 1 },
 });
 
-const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'logger', 'signal', 'now', 'storage', 'auth', 'udpAllow']);
+const KNOWN = new Set<string>([
+  ...Object.keys(DEFAULTS),
+  'logger',
+  'signal',
+  'now',
+  'storage',
+  'auth',
+  'udpAllow',
+  'tls',
+]);
 
 /**
  * Checks options and fills in defaults. Throws a TypeError (wrong type,
@@ -293,6 +309,12 @@ export function resolveOptions(options: OpcServerOptions = {}): ResolvedOptions 
   }
   out.auth = given.auth;
   out.udpAllow = given.udpAllow === undefined ? undefined : new UdpAllowList(given.udpAllow as readonly string[]);
+  if (given.tls !== undefined && !(given.tls instanceof TlsCredentials)) {
+    throw new TypeError(
+      'tls must be a TlsCredentials (TlsCredentials.fromFiles or new TlsCredentials; docs/SECURITY.md)',
+    );
+  }
+  out.tls = given.tls;
   return out as unknown as ResolvedOptions;
 }
 

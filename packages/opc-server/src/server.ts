@@ -13,6 +13,7 @@ import { lookup } from 'node:dns/promises';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import {
   encodeError,
   NameCache,
@@ -40,6 +41,7 @@ import { Session, type SessionCloseReason, type SessionContext } from './session
 import { Counters, buildStats, type OpcServerStats, type SourceCounters } from './stats.js';
 import { memoryStorageStats, Storage } from './storage.js';
 import { SensorStore, type Sensor } from './store.js';
+import { TlsPort } from './tls/tls-port.js';
 import { readIntoBuffer } from './user-buffer.js';
 import { WriteScheduler } from './write-scheduler.js';
 
@@ -307,6 +309,8 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
   #forwardRefused = 0;
   /** The counters of the source being ingested: UDP's but inside `ingestFrom`. */
   #source: SourceCounters;
+  /** With the `tls` option: what hands the TCP port's connections to the TLS server (docs/SECURITY.md, "TLS"). */
+  readonly #tlsPort: TlsPort | undefined;
 
   constructor(options: ResolvedOptions) {
     super();
@@ -355,6 +359,17 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     this.#sink = new IngestSink(this);
     this.history = storage ?? new RingHistory();
     this.auth = options.auth;
+    const credentials = options.tls;
+    if (credentials !== undefined) {
+      const secure = tls.createServer(
+        { ...credentials.serverOptions(), allowHalfOpen: true },
+        this.#onSecureConnection,
+      );
+      this.#tlsPort = new TlsPort(credentials, secure, {
+        plaintextReply: encodeError('tls-required', 'this port speaks TLS; connect with TLS (opc-reader --tls)'),
+        logger: this.#logger,
+      });
+    }
     this.#context = {
       store: this.store,
       hub: this.hub,
@@ -584,6 +599,12 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     reader.session = this.handle(socket, () => describeRemote(socket));
   };
 
+  /** A TLS connection whose handshake is done: a session like any other, reading through the stream. */
+  readonly #onSecureConnection = (socket: tls.TLSSocket): void => {
+    socket.on('data', this.#busyPoll.touch);
+    this.handle(socket, () => describeRemote(socket));
+  };
+
   handle(stream: Duplex, remote: string | (() => string) = 'stream'): Session | undefined {
     if (this.#closePromise !== undefined) {
       stream.destroy();
@@ -650,7 +671,10 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     }
     const type = net.isIPv6(address) ? 'udp6' : 'udp4';
     for (let attempt = 1; ; attempt++) {
-      const tcp = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, this.#onConnection);
+      const tcp = net.createServer(
+        { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },
+        this.#tlsPort?.accept ?? this.#onConnection,
+      );
       try {
         await listenTcp(tcp, port, address);
       } catch (err) {
@@ -725,6 +749,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
       waits.push(closeUdp(udp));
     }
     if (tcp !== undefined) waits.push(closeTcp(tcp));
+    this.#tlsPort?.close();
     for (const socket of this.#busy) socket.destroy();
     if (this.#sessions.size > 0) {
       waits.push(new Promise<void>((resolve) => (this.#onSessionsGone = resolve)));
@@ -733,6 +758,7 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     const grace = setTimeout(
       () => {
         for (const session of this.#sessions) session.destroy();
+        this.#tlsPort?.destroyAll(); // handshakes still under way
       },
       Math.min(this.#options.closeGraceMs, MAX_TIMER_MS),
     );
@@ -786,6 +812,13 @@ class OpcServerImpl extends EventEmitter<OpcServerEvents> implements OpcServer {
     // The auth_* keys only when tokens are checked; without, a warning key when exposed (docs/SECURITY.md, "Counters").
     const udpAllow = this.#options.udpAllow;
     if (udpAllow !== undefined) Object.assign(stats, udpAllow.stats());
+    const tlsPort = this.#tlsPort;
+    if (tlsPort !== undefined) {
+      Object.assign(stats, {
+        tls_plaintext_refused: tlsPort.plaintextRefused,
+        tls_handshake_failures: tlsPort.handshakeFailures,
+      });
+    }
     const auth = this.#options.auth;
     if (auth !== undefined) return Object.assign(stats, auth.stats());
     const host = this.#address?.host;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CLOSING_ERROR_CODES, ERROR_CODES, ProtocolError, REJECT_REASONS, isErrorCode } from './errors.js';
 
 describe('error codes', () => {
-  it('closes the connection after exactly the codes PROTOCOL.md "Errors" lists, plus line-too-long, idle-timeout and shutting-down', () => {
+  it('closes the connection after exactly the codes PROTOCOL.md "Errors" lists, plus line-too-long, idle-timeout, shutting-down and tls-required', () => {
     expect([...CLOSING_ERROR_CODES].sort()).toEqual(
       [
         'idle-timeout',
@@ -11,6 +11,7 @@ describe('error codes', () => {
         'shutting-down',
         'slow-consumer',
         'too-many-subscriptions',
+        'tls-required',
       ].sort(),
     );
     for (const code of CLOSING_ERROR_CODES) expect(ERROR_CODES).toContain(code);

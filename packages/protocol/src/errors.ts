@@ -22,6 +22,7 @@ export const ERROR_CODES = Object.freeze([
   'auth-required',
   'auth-failed',
   'forbidden',
+  'tls-required',
 ] as const);
 
 /** One of {@link ERROR_CODES}. */
@@ -46,6 +47,7 @@ export const CLOSING_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'server-busy',
   'idle-timeout',
   'shutting-down',
+  'tls-required',
 ]);
 
 /**
