@@ -114,8 +114,9 @@ export interface ClusterLink {
   /** Counters; see {@link ClusterLinkStats}. */
   stats(): ClusterLinkStats;
   /**
-   * Stops taking readings, publishes what is pending for up to `closeTimeoutMs`, stops applying and closes the
-   * connection. Idempotent: every call returns the same promise. Never rejects.
+   * Stops taking readings, publishes what is pending for up to `closeTimeoutMs` (with `outboxDir`, only while
+   * connected: what is left waits there), stops applying and closes the connection. Idempotent: every call returns
+   * the same promise. Never rejects.
    */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -321,8 +322,11 @@ class Link implements ClusterLink {
     this.#closing = true;
     const log = this.#o.logger;
     if (this.#outbox.pending > 0) {
-      const drained = new Promise<void>((resolve) => (this.#drained = resolve));
-      await Promise.race([drained, sleep(this.#o.closeTimeoutMs, this.#abort.signal)]);
+      // Readings kept in an outboxDir wait there for the next start: no use waiting for a NATS that is away.
+      if (this.#o.outboxDir === undefined || this.#state === 'connected') {
+        const drained = new Promise<void>((resolve) => (this.#drained = resolve));
+        await Promise.race([drained, sleep(this.#o.closeTimeoutMs, this.#abort.signal)]);
+      }
       if (this.#outbox.pending > 0) {
         const dir = this.#o.outboxDir;
         log.warn(

@@ -110,7 +110,10 @@ export interface ClusterLinkOptions {
    * last one reads the stream's last seq (for `streamLag`); three such checks behind the stream recreate the consumer.
    */
   checkIntervalMs?: number;
-  /** How long `close()` waits for the outbox to drain before it gives up on what remains (default 5000). */
+  /**
+   * How long `close()` waits for the outbox to drain before it gives up on what remains (default 5000). With
+   * `outboxDir`, it waits only while connected: what remains is published after the next start.
+   */
   closeTimeoutMs?: number;
   /** Where to log (pino method shape); silent by default. */
   logger?: Logger;

@@ -105,7 +105,8 @@ describe('cluster link with an outboxDir', () => {
     const outboxDir = tempDir();
     await server.stop(0);
     try {
-      const first = link({ nodeName: 'p', apply: () => undefined, outboxDir, closeTimeoutMs: 0 });
+      // A close timeout longer than the test's: closing must not wait for a NATS that is away.
+      const first = link({ nodeName: 'p', apply: () => undefined, outboxDir, closeTimeoutMs: 600_000 });
       for (let i = 1; i <= 50; i++) expect(first.publish('x', i, i)).toBe(true);
       expect(first.stats().pendingReadings).toBe(50);
       await new Promise((resolve) => setImmediate(resolve));
