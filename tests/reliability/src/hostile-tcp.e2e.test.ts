@@ -1,16 +1,25 @@
 /**
  * Hostile and broken TCP clients against the real server in this process
  * (PROTOCOL.md "TCP commands and replies", PROTOCOL.md "Limits"): one misbehaving client never hurts
- * another, and the server's memory for it stays within its limits.
+ * another, and the server's memory for it stays within its limits. The whole suite runs twice: without an auth
+ * file, and with one (docs/SECURITY.md), every client then sending its token first, so that the same limits hold
+ * with rights checked on every command and every push.
  */
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import type { Reply } from '@opc-lite/protocol';
-import type { SessionCloseReason } from '@opc-lite/opc-server';
-import { afterEach, describe, expect, it } from 'vitest';
+import {
+  Authenticator,
+  hashToken,
+  parseAuthFile,
+  type AuthConfig,
+  type OpcServerOptions,
+  type SessionCloseReason,
+} from '@opc-lite/opc-server';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recordFigures } from './testing/figures.js';
 import { mib, settledMemory } from './testing/memory.js';
-import { closeAllServers, startServer, type ServerFixture } from './testing/server.js';
+import { closeAllServers, startServer as startFixture, type ServerFixture } from './testing/server.js';
 import { TcpClient } from './testing/tcp-client.js';
 import { UdpSender } from './testing/udp.js';
 
@@ -22,8 +31,30 @@ afterEach(async () => {
   await closeAllServers();
 });
 
-async function connect(port: number, options?: Parameters<typeof TcpClient.connect>[1]): Promise<TcpClient> {
-  const client = await TcpClient.connect(port, options);
+const TOKEN = 'hostile-suite-token';
+/** The auth file of the run with one (a token with every right); undefined in the run without. */
+let authConfig: AuthConfig | undefined;
+
+/** The suite's server: with the run's auth file, if it has one (fresh failure limits per server). */
+function startServer(options: OpcServerOptions = {}): Promise<ServerFixture> {
+  return startFixture(
+    authConfig === undefined ? options : { ...options, auth: new Authenticator(authConfig, { failureDelayMs: 0 }) },
+  );
+}
+
+/** `AUTH <token>\n` in the run with an auth file, else nothing: what a raw socket sends first. */
+const authLine = (): string => (authConfig === undefined ? '' : `AUTH ${TOKEN}\n`);
+
+/** A client; with an auth file it sends the token first, unless `anonymous` (one that never sends a command). */
+async function connect(
+  port: number,
+  options: Parameters<typeof TcpClient.connect>[1] = {},
+  anonymous = false,
+): Promise<TcpClient> {
+  const client = await TcpClient.connect(
+    port,
+    authConfig === undefined || anonymous ? options : { ...options, token: TOKEN },
+  );
   clients.push(client);
   return client;
 }
@@ -35,7 +66,7 @@ async function stuckSubscriber(port: number, command: string): Promise<Socket> {
   socket.on('error', () => {});
   await once(socket, 'connect');
   socket.pause();
-  socket.write(command);
+  socket.write(authLine() + command);
   return socket;
 }
 
@@ -74,7 +105,20 @@ function closeReasons(fixture: ServerFixture): Map<number, SessionCloseReason> {
   return reasons;
 }
 
-describe('hostile TCP clients', () => {
+const MODES = [
+  { name: '', auth: false },
+  { name: ', with an auth file and clients sending their token', auth: true },
+];
+
+describe.each(MODES)('hostile TCP clients$name', ({ auth }) => {
+  beforeAll(async () => {
+    authConfig = auth
+      ? parseAuthFile(`token suite ${await hashToken(TOKEN, { ln: 4, r: 8, p: 1 })} read=* write=* admin\n`)
+      : undefined;
+  });
+  /** The `AUTH`s of `clients` clients, counted among the commands in the run with an auth file. */
+  const auths = (clients: number): number => (auth ? clients : 0);
+
   it('answers a line that never ends with ERR line-too-long and closes, with memory bounded', async () => {
     const fixture = await startServer({ closeGraceMs: 500 });
     const bystander = await connect(fixture.port);
@@ -95,7 +139,7 @@ describe('hostile TCP clients', () => {
     await bystander.send('PING\n');
     expect(await bystander.next()).toEqual({ kind: 'pong' });
     await expect.poll(() => fixture.server.stats().clients).toBe(1);
-    expect(fixture.server.stats()).toMatchObject({ command_errors: 1, commands: 2 });
+    expect(fixture.server.stats()).toMatchObject({ command_errors: 1, commands: 2 + auths(2) });
     recordFigures('never-ending-line', {
       bytesSentBeforeTheReply: sent,
       heapGrowthMiB: mib(after.heapUsed - before.heapUsed),
@@ -348,7 +392,7 @@ describe('hostile TCP clients', () => {
     expect(kinds.at(-1)).toBe('end');
     expect(client.ended).toBe(true);
     await expect.poll(() => reasons.get(fixture.sessions[0]!.id)).toBe('peer-closed');
-    expect(fixture.server.stats()).toMatchObject({ clients: 0, subscriptions: 0, commands: 7 });
+    expect(fixture.server.stats()).toMatchObject({ clients: 0, subscriptions: 0, commands: 7 + auths(1) });
   });
 
   it.each([
@@ -371,7 +415,7 @@ describe('hostile TCP clients', () => {
       else if (line === 'END') ends++;
       else if (line === 'BYE') bye++;
     });
-    socket.end(`HIST ${name}\n${last}`);
+    socket.end(`${authLine()}HIST ${name}\n${last}`);
     await once(socket, 'close');
     expect({ vals, ends, bye, partial: counter.partial }).toEqual({
       vals: 40_000,
@@ -385,7 +429,8 @@ describe('hostile TCP clients', () => {
     const maxClients = 5;
     const fixture = await startServer({ maxClients, idleTimeoutMs: 300 });
     const reasons = closeReasons(fixture);
-    const slow = await Promise.all(Array.from({ length: maxClients }, () => connect(fixture.port)));
+    // No token either: these never complete a command.
+    const slow = await Promise.all(Array.from({ length: maxClients }, () => connect(fixture.port, {}, true)));
     for (const client of slow) await client.send('GET never-ending'); // no line feed, ever
     await expect.poll(() => fixture.server.stats().clients).toBe(maxClients);
     const refused = await connect(fixture.port);

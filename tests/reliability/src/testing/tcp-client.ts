@@ -12,6 +12,11 @@ export interface TcpClientOptions {
   keepReplies?: boolean;
   /** Called with every reply as it is decoded. */
   onReply?: (reply: Reply) => void;
+  /**
+   * Sent as `AUTH <token>` at once; `connect` resolves after the first reply, and an `OK AUTH` is taken out of
+   * the replies (not kept, counted nor handed to `onReply`), so the tests see what they would without an auth file.
+   */
+  token?: string;
 }
 
 /**
@@ -41,6 +46,8 @@ export class TcpClient {
   readonly #decoder = new ReplyDecoder();
   readonly #wakers = new Set<() => void>();
   #cursor = 0;
+  /** Whether the next reply may be the answer to the token's `AUTH`. */
+  #authPending: boolean;
 
   /** Replies received so far (also counted when not kept). */
   replyCount = 0;
@@ -49,9 +56,14 @@ export class TcpClient {
     this.socket = socket;
     const keep = options.keepReplies ?? true;
     const onReply = options.onReply;
+    this.#authPending = options.token !== undefined;
     socket.on('data', (chunk: Buffer) => {
       this.bytesReceived += chunk.length;
       for (const reply of this.#decoder.push(chunk)) {
+        if (this.#authPending) {
+          this.#authPending = false;
+          if (reply.kind === 'ok' && reply.verb === 'AUTH') continue;
+        }
         this.replyCount++;
         onReply?.(reply);
         if (keep) this.replies.push(reply);
@@ -80,6 +92,10 @@ export class TcpClient {
     const socket = createConnection({ host: '127.0.0.1', port, noDelay: true });
     const client = new TcpClient(socket, options);
     await Promise.race([once(socket, 'connect'), once(socket, 'error').then(([err]) => Promise.reject(err as Error))]);
+    if (options.token !== undefined) {
+      await client.send(`AUTH ${options.token}\n`);
+      await client.waitUntil(() => (client.#authPending && !client.ended ? undefined : true), 'the answer to AUTH');
+    }
     return client;
   }
 
