@@ -389,9 +389,9 @@ describe('opc-server cluster under faults (docs/CLUSTER.md)', () => {
     const [a, b, c] = [await startNode('a'), await startNode('b'), await startNode('c')];
     await Promise.all([a, b, c].map(connected));
     const subs = await Promise.all([a, b, c].map((n) => subscribe(n, 'm/*')));
-    // A sender's first readings to one node: a copy of seq 1 to 16 that comes in after the sender got further
-    // would be a sender restart (docs/PROTOCOL.md, "Loss accounting"), and so would any copy more than 1,000
-    // behind (docs/CLUSTER.md, "Fault tests").
+    // A sender's first readings to one node only: a second copy of a seq from 1 to 16 that the stream orders
+    // more than 16 of the sensor's readings after the first copy counts as a sender restart and is stored again
+    // (docs/CLUSTER.md, "How a reading flows in a cluster").
     await load([{ node: a, sensor: 'm/ab', from: 1, to: 20 }]);
     await converged([a, b, c], 'm/ab', expected('m/ab', 20));
     const senders = [
