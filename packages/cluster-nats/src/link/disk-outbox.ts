@@ -255,6 +255,8 @@ export class DiskOutbox implements ReadingQueue {
       outbox.#pending += part.count;
     }
     outbox.#unplaced = [];
+    // New parts start a group of their own: none joins the recovered batch's.
+    outbox.#open = undefined;
     return {
       outbox,
       recovery: {
