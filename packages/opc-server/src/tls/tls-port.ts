@@ -51,6 +51,8 @@ export class TlsPort {
   readonly #logger: Logger | undefined;
   /** Raw connections given to this port and not closed yet (handshaking, or carrying TLS). */
   readonly #sockets = new Set<net.Socket>();
+  /** Those of them that have not sent a byte yet. */
+  readonly #silent = new Set<net.Socket>();
   /** Connections answered in plaintext and closed. */
   plaintextRefused = 0;
   /** Handshakes that failed (a bad or missing client certificate, an unknown protocol version, a timeout). */
@@ -76,10 +78,12 @@ export class TlsPort {
   /** The `net.Server` connection listener. */
   readonly accept = (socket: net.Socket): void => {
     this.#sockets.add(socket);
+    this.#silent.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     const timer = setTimeout(() => socket.destroy(), this.#timeoutMs);
     timer.unref();
     const done = (): void => {
+      this.#silent.delete(socket);
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', onEnd);
@@ -116,9 +120,10 @@ export class TlsPort {
     socket.resume();
   };
 
-  /** Stops following reloads. */
+  /** Stops following reloads, and closes the connections that have not sent a byte yet. */
   close(): void {
     this.#detach();
+    for (const socket of this.#silent) socket.destroy();
   }
 
   /** Destroys every connection still open (the end of a close's grace period). */
