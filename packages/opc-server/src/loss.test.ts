@@ -1,5 +1,52 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LossTracker, type LossCounts } from './loss.js';
+import { LossTracker, RESTART_DISTANCE, RESTART_LOW_SEQ, SEQ_WINDOW, type LossCounts } from './loss.js';
+
+/** The rules of the table in loss.ts, with every seq seen kept in a set: what the bit window must agree with. */
+class ModelTracker {
+  lost = 0;
+  duplicate = 0;
+  late = 0;
+  restarts = 0;
+  last = -1;
+  base = -1;
+  seen = new Set<number>();
+
+  observe(seq: number): boolean {
+    if (seq < 0) return true;
+    if (this.last < 0) return this.#baseline(seq);
+    if (seq > this.last) {
+      this.lost += seq - this.last - 1;
+      this.seen.add(seq);
+      this.last = seq;
+      return true;
+    }
+    if (seq === this.last) {
+      this.duplicate++;
+      return false;
+    }
+    const behind = this.last - seq;
+    const seen = behind < SEQ_WINDOW && this.seen.has(seq);
+    if (behind > RESTART_DISTANCE || (seq <= RESTART_LOW_SEQ && (behind > RESTART_LOW_SEQ || seen))) {
+      this.restarts++;
+      return this.#baseline(seq);
+    }
+    if (seen) {
+      this.duplicate++;
+      return false;
+    }
+    this.late++;
+    if (seq > this.base) this.lost--;
+    this.seen.add(seq);
+    return true;
+  }
+
+  #baseline(seq: number): boolean {
+    this.seen = new Set([seq]);
+    this.last = this.base = seq;
+    return true;
+  }
+}
 
 function track(seqs: number[]): { stored: number[]; loss: LossCounts; totals: LossCounts } {
   const totals = { lost: 0, duplicate: 0, late: 0, restarts: 0 };
@@ -21,6 +68,41 @@ const counts = (lost: number, duplicate: number, late: number, restarts: number)
 });
 
 describe('LossTracker', () => {
+  it('decides and counts every seq as a model that remembers every seq seen', () => {
+    // Long gaps move the window past seqs seen a window ago, so that a late seq lands where one of those left its bit.
+    const step = fc.oneof(
+      { weight: 6, arbitrary: fc.constant(1) },
+      { weight: 3, arbitrary: fc.integer({ min: 2, max: 70 }) },
+      { weight: 2, arbitrary: fc.integer({ min: 900, max: SEQ_WINDOW + 40 }) },
+      { weight: 6, arbitrary: fc.integer({ min: -RESTART_DISTANCE, max: 0 }) },
+      { weight: 1, arbitrary: fc.integer({ min: -1100, max: -RESTART_DISTANCE }) },
+      { weight: 1, arbitrary: fc.constant('none' as const) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 20 }).map((seq) => ({ seq })) },
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 1500 }), (steps) => {
+        const totals = { lost: 0, duplicate: 0, late: 0, restarts: 0 };
+        const tracker = new LossTracker(totals);
+        const model = new ModelTracker();
+        let last = 0;
+        for (const s of steps) {
+          const seq = s === 'none' ? -1 : typeof s === 'number' ? Math.max(0, last + s) : s.seq;
+          expect(tracker.observe(seq), `seq ${seq} after ${model.last}`).toBe(model.observe(seq));
+          if (model.last >= 0) last = model.last;
+          const want = { lost: model.lost, duplicate: model.duplicate, late: model.late, restarts: model.restarts };
+          expect({
+            lost: tracker.lost,
+            duplicate: tracker.duplicate,
+            late: tracker.late,
+            restarts: tracker.restarts,
+          }).toEqual(want);
+          expect(totals).toEqual(want);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it.each([
     { name: 'contiguous seqs lose nothing', seqs: [1, 2, 3, 4], stored: [1, 2, 3, 4], loss: counts(0, 0, 0, 0) },
     { name: 'a gap counts the missing seqs as lost', seqs: [1, 2, 5], stored: [1, 2, 5], loss: counts(2, 0, 0, 0) },
@@ -43,6 +125,13 @@ describe('LossTracker', () => {
       seqs: [30, 32, 31, 31],
       stored: [30, 32, 31],
       loss: counts(0, 1, 1, 0),
+    },
+    {
+      // Seq 1100 has the window bit seq 76 set, and the gap from 1000 to 1500 (under a window) must clear it.
+      name: 'a late seq in a gap is late even where a seq a window older was seen',
+      seqs: [...Array.from({ length: 1000 }, (_, i) => i + 1), 1500, 1100],
+      stored: [...Array.from({ length: 1000 }, (_, i) => i + 1), 1500, 1100],
+      loss: counts(498, 0, 1, 0),
     },
     {
       name: 'a seq below the baseline is late without changing lost',

@@ -128,7 +128,7 @@ export class LossTracker implements LossCounts {
         this.lost += gap;
         this.#totals.lost += gap;
         if (gap >= SEQ_WINDOW) this.#seen.fill(0);
-        else for (let s = last + 1; s < seq; s++) this.#clear(s);
+        else this.#clearRange(last + 1, gap);
       }
       this.#set(seq);
       this.#last = seq;
@@ -232,8 +232,18 @@ export class LossTracker implements LossCounts {
     this.#seen[bit >>> 5]! |= 1 << (bit & 31);
   }
 
-  #clear(seq: number): void {
-    const bit = seq % SEQ_WINDOW;
-    this.#seen[bit >>> 5]! &= ~(1 << (bit & 31));
+  /** Clears the bits of `count` (< SEQ_WINDOW) seqs from `from` on, a word at a time. */
+  #clearRange(from: number, count: number): void {
+    const seen = this.#seen;
+    let bit = from % SEQ_WINDOW;
+    while (count > 0) {
+      const off = bit & 31;
+      const n = Math.min(32 - off, count);
+      // n ones shifted to `off`; 32 ones when the whole word goes.
+      const mask = n === 32 ? -1 : ((1 << n) - 1) << off;
+      seen[bit >>> 5]! &= ~mask;
+      count -= n;
+      bit = (bit + n) % SEQ_WINDOW;
+    }
   }
 }

@@ -156,7 +156,9 @@ export class Storage implements HistoryReader {
   readonly #lossDirty: Sensor[] = [];
   readonly #lossMarked = new Set<number>();
   /** Sensors whose loss state the log's sender-seqs replay: saved before the next checkpoint drops those. */
-  readonly #replayDirty = new Set<Sensor>();
+  readonly #replayDirty: Sensor[] = [];
+  /** 1 at the id of each sensor in #replayDirty (a flag, not a Set: this runs for nearly every reading at overload). */
+  #replayMarked = new Uint8Array(1024);
   readonly #ring = new RingHistory();
   readonly #writeDelayMs: number;
   #dirty = false;
@@ -301,7 +303,15 @@ export class Storage implements HistoryReader {
    */
   onLossState(sensor: Sensor, replayable: boolean): void {
     if (replayable) {
-      this.#replayDirty.add(sensor);
+      const id = sensor.id;
+      if (id < this.#replayMarked.length && this.#replayMarked[id] === 1) return;
+      if (id >= this.#replayMarked.length) {
+        const grown = new Uint8Array(Math.max(2 * this.#replayMarked.length, id + 1));
+        grown.set(this.#replayMarked);
+        this.#replayMarked = grown;
+      }
+      this.#replayMarked[id] = 1;
+      this.#replayDirty.push(sensor);
       return;
     }
     if (this.#closed || this.#lossMarked.has(sensor.id)) return;
@@ -350,10 +360,11 @@ export class Storage implements HistoryReader {
   /** Saves the loss state of every sensor the log's sender-seqs would otherwise be needed for (before a checkpoint). */
   saveLossStates(): void {
     for (const sensor of this.#replayDirty) {
+      this.#replayMarked[sensor.id] = 0;
       const id = this.#seriesOf[sensor.id];
       if (id !== undefined) this.db.setMeta(id, sensor.tracker.save(sensor.seq));
     }
-    this.#replayDirty.clear();
+    this.#replayDirty.length = 0;
   }
 
   /** Commits, checkpoints and closes the store (releasing its LOCK). Idempotent. */
