@@ -222,8 +222,8 @@ export function statsOf(replies: readonly Reply[]): StatsRecord {
 }
 
 /** Connects, sends STATS, reads it, and closes: the view of an operator. */
-export async function fetchStats(port: number): Promise<StatsRecord> {
-  const client = await TcpClient.connect(port);
+export async function fetchStats(port: number, token?: string): Promise<StatsRecord> {
+  const client = await TcpClient.connect(port, token === undefined ? {} : { token });
   try {
     return statsOf(await client.request('STATS\n'));
   } finally {
@@ -231,9 +231,9 @@ export async function fetchStats(port: number): Promise<StatsRecord> {
   }
 }
 
-/** The original lector's flow: connect, send `n`, read one value, close. Returns the value. */
-export async function pollOnce(port: number): Promise<number> {
-  const client = await TcpClient.connect(port);
+/** The original lector's flow: connect, send `n`, read one value, close (after `AUTH`, with a token). */
+export async function pollOnce(port: number, token?: string): Promise<number> {
+  const client = await TcpClient.connect(port, token === undefined ? {} : { token });
   try {
     return (await client.poll()).value;
   } finally {
