@@ -3,7 +3,8 @@
  * slowloris attack (the load generator and the server must not share an event
  * loop for the latency figures to mean anything) and a pipelining client that
  * asks for more reply bytes than the process can hold. Both run twice: without an auth file, and with one
- * (docs/SECURITY.md), the well-behaved clients sending their token and the attackers none.
+ * (docs/SECURITY.md): then the slowloris connections send no token, and every other client sends one (the greedy
+ * client too: its requests need the read right).
  */
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
