@@ -21,6 +21,7 @@ import pretty from 'pino-pretty';
 import { exposureWarning, hashTokenCommand, loadAuth, reloadAuth } from './auth-cli.js';
 import { helpText, parseCli, UsageError, type CliCommand } from './options.js';
 import { RejectLog } from './reject-log.js';
+import { loadTls, reloadTls } from './tls-cli.js';
 import { finalSummary, rateSummary } from './summary.js';
 
 const readVersion = (): string => {
@@ -124,9 +125,10 @@ async function main(): Promise<void> {
   const log = createLogger(command);
   const authFile = command.authFile;
   const auth = authFile === undefined ? undefined : loadAuth(authFile, log, fail);
+  const tls = command.tls === undefined ? undefined : loadTls(command.tls, log, fail);
   let server: OpcServer;
   try {
-    server = createOpcServer({ ...command.server, logger: log, ...(auth && { auth }) });
+    server = createOpcServer({ ...command.server, logger: log, ...(auth && { auth }), ...(tls && { tls }) });
   } catch (err) {
     // The library validates every option with a RangeError or TypeError naming it.
     if (err instanceof RangeError || err instanceof TypeError) fail(err.message, 2);
@@ -180,6 +182,7 @@ async function main(): Promise<void> {
         host: address.host,
         port: command.httpPort,
         logger: log,
+        ...(tls && { tls }),
         ...(command.metricsSensors !== undefined && { metricsSensors: command.metricsSensors }),
       });
     log.info(
@@ -311,6 +314,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   // SIGHUP reloads the auth file (docs/SECURITY.md, "Reloading the file"); without one it keeps its default.
   if (authFile !== undefined && auth !== undefined) process.on('SIGHUP', () => reloadAuth(auth, authFile, log));
+  // And the TLS certificate and key (docs/SECURITY.md, "TLS"): new connections get the new ones.
+  if (tls !== undefined) process.on('SIGHUP', () => reloadTls(tls, log));
 }
 
 main().catch((err: unknown) => {

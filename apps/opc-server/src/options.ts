@@ -11,10 +11,12 @@ import {
   STORAGE_INTEGER_RULES,
   type OpcServerOptions,
   type StorageOptions,
+  type TlsFiles,
 } from '@opc-lite/opc-server';
 import { resolveWebOptions, WEB_DEFAULTS } from '@opc-lite/web';
 import { DEFAULTS as CLUSTER_DEFAULTS, isValidNodeName } from '@opc-lite/cluster-nats';
 import { suggestOption } from './suggest.js';
+import { parseTlsFlags, TLS_HELP_ROWS } from './tls-cli.js';
 
 /** A user mistake on the command line: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -141,6 +143,8 @@ export type CliCommand =
       readonly cluster?: ClusterCommand;
       /** The auth file (docs/SECURITY.md), an absolute path; the CLI loads it, and again on SIGHUP. */
       readonly authFile?: string;
+      /** `--tls-cert`, `--tls-key`, `--tls-ca` as absolute paths (docs/SECURITY.md, "TLS"); the CLI loads them, and again on SIGHUP. */
+      readonly tls?: TlsFiles;
       readonly logLevel: LogLevel;
       /** `undefined`: pretty when stderr is a terminal, JSON otherwise. */
       readonly logFormat: LogFormat | undefined;
@@ -284,6 +288,9 @@ export function parseCli(
     'nats-backlog-bytes': { type: 'string' },
     'auth-file': { type: 'string' },
     'udp-allow': { type: 'string', multiple: true },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-ca': { type: 'string' },
     generate: { type: 'boolean' },
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
@@ -371,6 +378,7 @@ export function parseCli(
     throw new UsageError('--mqtt-as names a token of the auth file; it does nothing without --auth-file');
   }
 
+  const tls = parseTlsFlags(pick, cwd, (message) => new UsageError(message));
   const storage = parseStorage(values, env, pick, cwd);
   if (storage !== undefined) server.storage = storage;
   if (udpAllow !== undefined) (server as { udpAllow?: string[] }).udpAllow = udpAllow.map((r) => r.trim());
@@ -401,6 +409,7 @@ export function parseCli(
     ...(metricsSensors !== undefined && { metricsSensors }),
     ...(cluster !== undefined && { cluster }),
     ...(authFile !== undefined && { authFile }),
+    ...(tls !== undefined && { tls }),
     logLevel,
     logFormat,
   };
@@ -648,6 +657,7 @@ export function helpText(version: string, defaults: Readonly<Record<string, unkn
       '--auth-file <path>',
       'tokens and their rights; clients then need AUTH <token>; reloaded on SIGHUP (docs/SECURITY.md; env OPC_AUTH_FILE)',
     ],
+    ...TLS_HELP_ROWS,
     [
       '--http-port <n>',
       `HTTP port, on the same host, of the page, the HTTP API and /metrics (default ${DEFAULT_HTTP_PORT}; 0 = off; env OPC_HTTP_PORT)`,
