@@ -15,7 +15,7 @@
  * nothing the server still holds is missed and nothing is repeated.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
   encodeCommand,
@@ -35,6 +35,7 @@ import type { ConnectOptions, ResolvedOptions } from './options.js';
 import { describeReply, errorFromReply, PendingRequest } from './request.js';
 import type { Expect, RangeBuckets, RangeReadings, StatsRecord } from './request.js';
 import { Subscription } from './subscription.js';
+import { openSocket, TlsError, tlsErrorOf } from './tls.js';
 import type { SubscribeOptions, SubscriptionHost } from './subscription.js';
 
 /**
@@ -653,7 +654,7 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
 
   #openSocket(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = net.createConnection({ host: this.host, port: this.port });
+      const { socket, ready } = openSocket(this.host, this.port, this.#options.tls);
       this.#socket = socket;
       const timeoutMs = this.#options.connectTimeoutMs;
       const timer = setTimeout(() => {
@@ -665,7 +666,7 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
         clearTimeout(timer);
         socket.off('error', onError);
         socket.off('close', onClose);
-        socket.off('connect', onConnect);
+        socket.off(ready, onConnect);
         if (this.#socket === socket) this.#socket = undefined;
       };
       const onError = (error: Error): void => {
@@ -674,7 +675,8 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
         reject(
           error instanceof TimeoutError
             ? error
-            : new ConnectionError(`cannot connect to ${this.host}:${this.port}: ${error.message}`, { cause: error }),
+            : (this.#tlsError(error, true) ??
+                new ConnectionError(`cannot connect to ${this.host}:${this.port}: ${error.message}`, { cause: error })),
         );
       };
       const onClose = (): void => {
@@ -694,8 +696,15 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
       };
       socket.on('error', onError);
       socket.on('close', onClose);
-      socket.on('connect', onConnect);
+      socket.on(ready, onConnect);
     });
+  }
+
+  /** What a socket error means for TLS (docs/SECURITY.md, "TLS"), or undefined without TLS or when it is not about TLS. */
+  #tlsError(error: Error, handshaking: boolean): TlsError | undefined {
+    const options = this.#options.tls;
+    if (options === undefined) return undefined;
+    return tlsErrorOf(error, { host: this.host, port: this.port, handshaking, hasCert: options.cert !== undefined });
   }
 
   #attach(socket: net.Socket): void {
@@ -716,7 +725,8 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
       if (lastByte !== LF_BYTE) this.#onData(socket, Uint8Array.of(LF_BYTE));
     });
     socket.on('error', (error) => {
-      lastError = error;
+      // With TLS 1.3, a server that refuses this client's certificate says so after the handshake.
+      lastError = this.#tlsError(error, false) ?? error;
     });
     socket.on('close', () => this.#onClose(socket, lastError));
     this.#state = 'connected';
@@ -798,7 +808,9 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
     const closing = this.#isClosed();
     const lost = closing
       ? new ConnectionError('the client is closed', { code: 'ECLOSED', cause: error })
-      : new ConnectionError(`connection to ${this.host}:${this.port} lost`, { cause: error });
+      : error instanceof TlsError
+        ? error
+        : new ConnectionError(`connection to ${this.host}:${this.port} lost`, { cause: error });
     this.#rejectPending(lost, (request) => request.written);
     this.emit('disconnect', { error });
     if (closing) return;

@@ -14,6 +14,8 @@ export type { SubscribeOptions } from './subscription.js';
 export { backoffDelayMs, DEFAULTS, RECONNECT_DEFAULTS } from './options.js';
 export type { ConnectOptions, ReconnectOptions } from './options.js';
 export { ConnectionError, TimeoutError, UnexpectedReplyError } from './errors.js';
+export { TlsError } from './tls.js';
+export type { TlsErrorCode, TlsOptions } from './tls.js';
 export type { RangeBuckets, RangeReadings, StatsRecord } from './request.js';
 export { ProtocolError } from '@opc-lite/protocol';
 export type { Bucket, Reading, SensorSummary, TimeArg, TimeUnit } from '@opc-lite/protocol';

@@ -1,4 +1,5 @@
 import { DEFAULT_PORT, isValidToken, MAX_TOKEN_BYTES } from '@opc-lite/protocol';
+import { resolveTls, type ResolvedTls, type TlsOptions } from './tls.js';
 
 /**
  * Automatic reconnection: after the connection drops, wait
@@ -57,6 +58,12 @@ export interface ConnectOptions {
    * of code `auth-failed`, without a reconnect.
    */
   token?: string;
+  /**
+   * Speak TLS (docs/SECURITY.md, "TLS"): `true` checks the server's certificate against the system's CAs, or give
+   * `{ ca, cert, key, servername, rejectUnauthorized }`. Every connection uses it, reconnections included. A refused
+   * handshake is a `TlsError` with a code such as `ERR_TLS_CERT_EXPIRED`. Default `false`.
+   */
+  tls?: boolean | TlsOptions;
 }
 
 /**
@@ -114,6 +121,7 @@ export interface ResolvedOptions {
   maxPendingRequests: number;
   subscriptionQueueCapacity: number;
   token: string | undefined;
+  tls: ResolvedTls;
 }
 
 /** Throws a TypeError unless `value` is a number, a RangeError unless it satisfies `ok`. */
@@ -167,6 +175,7 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     maxPendingRequests: numberOption(options, DEFAULTS, 'maxPendingRequests', POSITIVE_INTEGER),
     subscriptionQueueCapacity: numberOption(options, DEFAULTS, 'subscriptionQueueCapacity', POSITIVE_INTEGER),
     reconnect: resolveReconnect(options.reconnect ?? DEFAULTS.reconnect),
+    tls: resolveTls(options.tls),
   };
 }
 

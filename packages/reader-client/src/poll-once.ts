@@ -7,11 +7,11 @@
  * With a token (docs/SECURITY.md, "Tokens on TCP") it sends `AUTH <token>` and `n` at once; the server answers
  * them in order, so the first line is the answer to `AUTH` and the next one the value.
  */
-import net from 'node:net';
 import { decodeReplyLine, isValidToken, MAX_TOKEN_BYTES, ProtocolError } from '@opc-lite/protocol';
 import { abortReason, ConnectionError, TimeoutError, UnexpectedReplyError } from './errors.js';
 import { checkNumber, DEFAULTS } from './options.js';
 import { errorFromReply } from './request.js';
+import { openSocket, resolveTls, tlsErrorOf, type TlsOptions } from './tls.js';
 
 /**
  * Options of {@link pollOnce}.
@@ -35,6 +35,8 @@ export interface PollOnceOptions {
    * `default`. A token it refuses rejects with a `ProtocolError` of code `auth-failed`.
    */
   token?: string;
+  /** Poll over TLS, as `connect()`'s `tls` option (docs/SECURITY.md, "TLS"). Default `false`. */
+  tls?: boolean | TlsOptions;
 }
 
 /** A reply line longer than this is not a number. */
@@ -74,10 +76,12 @@ export function pollOnce(options: PollOnceOptions = {}): Promise<number> {
       throw new RangeError(`token must be 1 to ${MAX_TOKEN_BYTES} printable ASCII characters without blanks`);
     }
   }
+  const tls = resolveTls(options.tls);
   if (signal?.aborted) return Promise.reject(abortReason(signal));
 
   return new Promise<number>((resolve, reject) => {
-    const socket = net.createConnection({ host, port });
+    const { socket, ready } = openSocket(host, port, tls);
+    let handshaking = tls !== undefined;
     const chunks: Buffer[] = [];
     let length = 0;
     let settled = false;
@@ -119,7 +123,10 @@ export function pollOnce(options: PollOnceOptions = {}): Promise<number> {
     };
 
     socket.setNoDelay(true);
-    socket.on('connect', () => socket.write(token === undefined ? 'n' : `AUTH ${token}\nn`));
+    socket.on(ready, () => {
+      handshaking = false;
+      socket.write(token === undefined ? 'n' : `AUTH ${token}\nn`);
+    });
     socket.on('data', (data: Buffer) => {
       let chunk = data;
       let lf = chunk.indexOf(0x0a);
@@ -148,9 +155,10 @@ export function pollOnce(options: PollOnceOptions = {}): Promise<number> {
       else if (length > 0) answer(Buffer.concat(chunks).toString('latin1'));
       else finish(new ConnectionError(`${host}:${port} closed the connection without answering n`));
     });
-    socket.on('error', (error) =>
-      finish(new ConnectionError(`cannot poll ${host}:${port}: ${error.message}`, { cause: error })),
-    );
+    socket.on('error', (error) => {
+      const refused = tls && tlsErrorOf(error, { host, port, handshaking, hasCert: tls.cert !== undefined });
+      finish(refused || new ConnectionError(`cannot poll ${host}:${port}: ${error.message}`, { cause: error }));
+    });
     socket.on('close', () => finish(new ConnectionError(`${host}:${port} closed the connection without answering n`)));
   });
 }
