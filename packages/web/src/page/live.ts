@@ -5,7 +5,8 @@
  * so a reconnect loses nothing. Two cases the browser does not cover are covered here: a stream that went
  * silent (no heartbeat for 2.5 periods: a dead connection the OS has not noticed) is closed and reopened, and
  * one the browser gave up on (an HTTP error such as 503) is reopened after a pause; both reopen with the last
- * id as `after`.
+ * id as `after`. A stream the server ends with a `closed` event (a reload of its auth file withdrew the token or
+ * every read right) is not reopened: it would only be refused, and each refusal counts against this address.
  */
 import { pageToken } from './api.js';
 
@@ -82,6 +83,12 @@ export class LiveStream {
       this.#lastId = event.lastEventId;
       this.#seen();
       this.handlers.readings(JSON.parse(event.data) as WireReading[]);
+    });
+    source.addEventListener('closed', () => {
+      if (source !== this.#source) return;
+      source.close(); // before the browser reconnects by itself
+      this.#source = undefined; // and nothing of it reopens it
+      this.handlers.state('down');
     });
     source.addEventListener('error', () => {
       if (source !== this.#source) return;
