@@ -35,7 +35,7 @@ import type { ConnectOptions, ResolvedOptions } from './options.js';
 import { describeReply, errorFromReply, PendingRequest } from './request.js';
 import type { Expect, RangeBuckets, RangeReadings, StatsRecord } from './request.js';
 import { Subscription } from './subscription.js';
-import { openSocket, TlsError, tlsErrorOf } from './tls.js';
+import { isLastingTlsError, openSocket, TlsError, tlsErrorOf } from './tls.js';
 import type { SubscribeOptions, SubscriptionHost } from './subscription.js';
 
 /**
@@ -633,7 +633,8 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
         if (this.#isClosed()) {
           throw new ConnectionError('the client is closed', { code: 'ECLOSED', cause: error });
         }
-        if (!reconnect) throw error;
+        // A certificate that is refused stays refused: retrying would only hide why (docs/SECURITY.md, "TLS").
+        if (!reconnect || isLastingTlsError(error)) throw error;
         lastError = error;
       }
     }
@@ -820,7 +821,7 @@ export class OpcClient extends EventEmitter<OpcClientEvents> implements Subscrip
       this.#fail(error);
       return;
     }
-    if (!this.#options.reconnect) {
+    if (!this.#options.reconnect || isLastingTlsError(lost)) {
       this.#fail(lost);
       return;
     }

@@ -130,6 +130,13 @@ describe('the tls option', () => {
       })
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_TLS_CERT_REQUIRED' });
+    // With reconnect too: the subscription ends with the reason instead of the client retrying for ever.
+    const retrying = await connect({ port: t.port, tls: trusting(), reconnect: true }).catch((e: unknown) => e);
+    if (retrying instanceof Error) expect(retrying).toMatchObject({ code: 'ERR_TLS_CERT_REQUIRED' });
+    else {
+      const sub = (retrying as OpcClient).subscribe('*');
+      await expect(sub.ready).rejects.toMatchObject({ code: 'ERR_TLS_CERT_REQUIRED' });
+    }
     const withCert = { ...trusting(), cert: certs.read(certs.clientCert), key: certs.read(certs.clientKey) };
     const c = await client({ port: t.port, tls: withCert });
     await c.ping();
@@ -143,5 +150,13 @@ describe('the tls option', () => {
     expect(() => resolveTls({ cert: 'x' })).toThrow('tls.cert and tls.key go together');
     expect(() => resolveTls({ verify: false })).toThrow("unknown tls option 'verify'");
     expect(() => resolveTls('yes')).toThrow(TypeError);
+  });
+});
+
+describe('with reconnect', () => {
+  it('gives up at once on a certificate it refuses rather than retrying', async () => {
+    const t = await startServer(serverTls(certs.expiredCert, certs.expiredKey));
+    const err = await connect({ port: t.port, tls: trusting(), reconnect: true }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_TLS_CERT_EXPIRED' });
   });
 });

@@ -232,3 +232,16 @@ export function tlsErrorOf(
   }
   return undefined;
 }
+
+/**
+ * Whether `error` is a TLS refusal that a new attempt would meet again (a certificate, a name, a server without
+ * TLS), as opposed to a connection cut during the handshake: the client gives up on it even with `reconnect`.
+ *
+ * @example
+ * ```ts
+ * isLastingTlsError(new TlsError('ERR_TLS_CERT_EXPIRED', 'expired')); // true
+ * ```
+ */
+export function isLastingTlsError(error: unknown): error is TlsError {
+  return error instanceof TlsError && error.code !== 'ERR_TLS_HANDSHAKE';
+}
