@@ -6,7 +6,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,19 +28,18 @@ interface Node {
   exit: Promise<number | null>;
 }
 
-let nats: NatsCluster;
+let nats: NatsCluster | undefined;
 const nodes: Node[] = [];
 const dirs: string[] = [];
-
-beforeEach(async () => {
-  nats = await startNatsCluster({ nodes: 3 });
-}, 60_000);
 
 afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => kill(n)));
   await nats?.close();
+  nats = undefined;
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }, 30_000);
+
+const natsUrls = (): string => nats?.urls.join(',') ?? 'nats://127.0.0.1:1';
 
 const tempDir = (): string => {
   const dir = mkdtempSync(join(tmpdir(), 'opc-outage-'));
@@ -58,7 +57,7 @@ async function startNode(name: string, dir = tempDir()): Promise<Node> {
     [BIN, '--port', '0', '--http-port', '0', '--log-format', 'json', '--stats-interval-ms', '0', '--node-name', name],
     {
       cwd: dir,
-      env: { ...withoutOpcEnv(process.env), OPC_NATS: nats.urls.join(','), NO_COLOR: '1' },
+      env: { ...withoutOpcEnv(process.env), OPC_NATS: natsUrls(), NO_COLOR: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
@@ -142,6 +141,10 @@ async function converged(of: Node[], sensor: string, lines: string[], timeout = 
 }
 
 describe('opc-server cluster: a node killed while NATS is down (docs/CLUSTER.md)', () => {
+  beforeEach(async () => {
+    nats = await startNatsCluster({ nodes: 3 });
+  }, 60_000);
+
   it('forwards after its restart the readings it took in before the kill, so every node has each once, same seqs', async () => {
     const [a, b, c] = [await startNode('a'), await startNode('b'), await startNode('c')];
     await Promise.all([a, b, c].map(connected));
@@ -150,7 +153,8 @@ describe('opc-server cluster: a node killed while NATS is down (docs/CLUSTER.md)
     await converged([a, b, c], 'x', expected('x', 20));
     await converged([a, b, c], 'y', expected('y', 10));
 
-    for (let i = 0; i < 3; i++) await nats.kill(i);
+    const cluster = nats!;
+    for (let i = 0; i < 3; i++) await cluster.kill(i);
     await sendRange(a, 'x', 21, 80);
     await sendRange(c, 'y', 11, 30);
     await vi.waitFor(
@@ -170,8 +174,8 @@ describe('opc-server cluster: a node killed while NATS is down (docs/CLUSTER.md)
     await kill(a);
     expect(readdirSync(join(a.dir, 'opc-data', 'cluster-outbox')).length).toBeGreaterThan(0);
 
-    for (let i = 0; i < 3; i++) await nats.restart(i);
-    await nats.waitForJetStream(45_000);
+    for (let i = 0; i < 3; i++) await cluster.restart(i);
+    await cluster.waitForJetStream(45_000);
     const again = await startNode('a', a.dir);
     await converged([again, b, c], 'x', expected('x', 80), 60_000);
     await converged([again, b, c], 'y', expected('y', 30), 60_000);
@@ -190,4 +194,22 @@ describe('opc-server cluster: a node killed while NATS is down (docs/CLUSTER.md)
     const marks = await Promise.all([again, b, c].map(async (n) => (await stats(n)).cluster_last_applied_seq));
     expect(new Set(marks).size).toBe(1);
   }, 240_000);
+});
+
+describe('opc-server cluster: the outbox directory', () => {
+  it('refuses to start, in one line, when the outbox cannot be opened', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'opc-data'));
+    writeFileSync(join(dir, 'opc-data', 'cluster-outbox'), 'not a directory');
+    const child = spawn(process.execPath, [BIN, '--port', '0', '--http-port', '0', '--node-name', 'a'], {
+      cwd: dir,
+      env: { ...withoutOpcEnv(process.env), OPC_NATS: natsUrls(), NO_COLOR: '1' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^opc-server: cannot open the cluster outbox in .*cluster-outbox: /m);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  }, 30_000);
 });
