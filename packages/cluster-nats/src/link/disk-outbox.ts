@@ -409,6 +409,9 @@ export class DiskOutbox implements ReadingQueue {
     const needed = this.#groups[this.#head]?.segment ?? this.#wal.currentSegment;
     const oldest = this.#wal.segments[0];
     if (needed !== undefined && Number.isFinite(needed) && oldest !== undefined && oldest < needed) {
+      // The acked record durable before the segments go: else a power cut could leave the parts of that batch that
+      // are in the kept segments without the record that says they are stored, and they would be sent again.
+      if (this.#fsync !== 'off' && !this.#write(true)) return;
       try {
         this.#wal.removeBelow(needed);
       } catch (error) {
@@ -477,9 +480,10 @@ export class DiskOutbox implements ReadingQueue {
     this.#heldBytes += size;
   }
 
-  #write(sync: boolean): void {
+  /** Commits what is appended (and syncs it); false when that failed. */
+  #write(sync: boolean): boolean {
     const wal = this.#wal;
-    if (wal.pendingRecords === 0 && !(sync && this.#dirty)) return;
+    if (wal.pendingRecords === 0 && !(sync && this.#dirty)) return true;
     try {
       if (wal.commit() > 0) {
         this.#dirty = true;
@@ -491,11 +495,13 @@ export class DiskOutbox implements ReadingQueue {
         wal.sync();
         this.#dirty = false;
       }
+      return true;
     } catch (error) {
       // The readings stay in memory and are published as usual; only a crash would lose them now.
       this.#unplaced = [];
       this.#writeFailures++;
       this.#onError(error, 'write');
+      return false;
     }
   }
 
