@@ -14,7 +14,10 @@
 //   the loop asks the stream for the last message on this node's subject, and
 //   if that is this batch (or a later one), the batch is stored and is not
 //   sent again. So a batch is stored once even when its first try is older
-//   than the duplicate window.
+//   than the duplicate window. The outbox is in memory, or with `outboxDir`
+//   also on disk (src/link/disk-outbox.ts); a batch it took before a restart
+//   comes back first, with its batch seq, and the same question is asked
+//   before it is sent.
 // - The apply loop reads the stream with an ordered consumer from the message
 //   after the last one applied. It applies a message only if its stream seq
 //   is exactly one more than the last applied: a repeat (a consumer that was
